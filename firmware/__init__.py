@@ -1,0 +1,1 @@
+"""Wafer-module FPGA: gateware and emulator."""

@@ -1,0 +1,1 @@
+"""Host software stack: link, HAL, coordinates, CLI."""

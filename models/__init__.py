@@ -1,0 +1,1 @@
+"""Reference models of the HICANN digital blocks and the analog core."""

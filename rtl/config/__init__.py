@@ -1,0 +1,1 @@
+"""Configuration path: control-interface packets, chip-side ARQ, OCP-like bus (spec §9)."""
