@@ -1,0 +1,129 @@
+"""One HICANN's digital core: configuration path, L1 fabric, event sources, synapse drivers
+(spec hicann-digital.md §0 data flow, §9.2 address map, §11.1 module split).
+
+The analog boundary is a pair of ports (DESIGN decision 4): ``fire`` (512 fire lines in, bit n =
+the denmem with neuron-builder address n) and ``strobes`` (one :data:`~bss1.rtl.l1.Strobe` per
+synapse-driver line). The layer-2 side is a pair of event ports per HW channel (``l2_rx`` into DNC
+merger input 1, ``l2_tx`` from the DNC merger outputs) until the DNC interface exists. Neighbour
+ports (N/E/S/W lines and the synapse-switch rows that cross to the neighbour's drivers) let chips
+tile into a wafer (:func:`bss1.rtl.l1_fabric.connect_neighbours`).
+
+Every block hangs off the configuration bus of its tag at its real base address; the decoders
+are generated from :data:`~bss1.rtl.registers.HICANN_MAP`. Blocks of the map that have no gateware
+yet (floating-gate controllers, DNC interface, SPL1 control) answer with a bus error.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .bus import BusDecoder
+from .config.interface import ConfigInterface
+from .l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, Strobe, l1_array
+from .l1_fabric import L1Fabric
+from .neuron_control import NeuronControl
+from .registers import HICANN_MAP
+from .synapse_driver import SynapseDriverBank
+
+__all__ = ["Hicann", "NEIGHBOUR_PORTS"]
+
+# (name, line count) of the neighbour ports; each exists as <name>_i and <name>_o.
+NEIGHBOUR_PORTS = (("west", N_HLINES), ("east", N_HLINES), ("north", N_VLINES),
+                   ("south", N_VLINES), ("west_drv", N_DRIVERS), ("east_drv", N_DRIVERS))
+
+
+class Hicann(wiring.Component):
+    """The HICANN top.
+
+    Parameters
+    ----------
+    hop_latency : int
+        Register stages per repeater hop (L1 fabric).
+    arq_timeout : int
+        Retransmission timeout of the chip-side configuration ARQ, in core cycles.
+
+    Members
+    -------
+    cfg_rx : In(stream.Signature(64))
+        Control-interface packets from the link (JTAG or layer 2).
+    cfg_tx : Out(stream.Signature(64))
+        Responses and acknowledgements.
+    fire : In(512)
+    strobes : Out(ArrayLayout(Strobe, 224))
+    l2_rx : In(l1_array(8)), l2_tx : Out(l1_array(8))
+    hline : Out(l1_array(64)), vline : Out(l1_array(256))
+        Line values, for monitors.
+    <neighbour>_i / <neighbour>_o
+    bus_errors, l1_conflict, syndrv_conflict, lost
+        Status.
+    """
+
+    def __init__(self, *, hop_latency: int = 1, arq_timeout: int = 2000):
+        self.hop_latency = hop_latency
+        self.arq_timeout = arq_timeout
+        members = {
+            "cfg_rx": In(stream.Signature(64)),
+            "cfg_tx": Out(stream.Signature(64)),
+            "fire": In(N_DENMEMS),
+            "strobes": Out(data.ArrayLayout(Strobe, N_DRIVERS)),
+            "l2_rx": In(l1_array(N_CHANNELS)),
+            "l2_tx": Out(l1_array(N_CHANNELS)),
+            "hline": Out(l1_array(N_HLINES)),
+            "vline": Out(l1_array(N_VLINES)),
+            "bus_errors": Out(16),
+            "l1_conflict": Out(1),
+            "syndrv_conflict": Out(1),
+            "lost": Out(32),
+        }
+        for name, n in NEIGHBOUR_PORTS:
+            members[f"{name}_i"] = In(l1_array(n))
+            members[f"{name}_o"] = Out(l1_array(n))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.config = cfg = ConfigInterface(timeout=self.arq_timeout)
+        m.submodules.fabric = fabric = L1Fabric(hop_latency=self.hop_latency)
+        m.submodules.neurons = neurons = NeuronControl()
+        m.submodules.drivers = drivers = SynapseDriverBank()
+
+        # -- configuration buses, decoders generated from the address map ----------------------
+        blocks = (fabric, neurons, drivers)
+        for tag, bus in ((0, cfg.bus0), (1, cfg.bus1)):
+            names = [i.name for i in HICANN_MAP.tag_instances(tag)
+                     if any(i.name in b.signature.members for b in blocks)]
+            dec = BusDecoder(HICANN_MAP, tag, names)
+            m.submodules[f"decoder{tag}"] = dec
+            wiring.connect(m, bus, dec.bus)
+            for name in names:
+                owner = next(b for b in blocks if name in b.signature.members)
+                wiring.connect(m, dec.slave(name), getattr(owner, name))
+
+        wiring.connect(m, wiring.flipped(self.cfg_rx), cfg.rx)
+        wiring.connect(m, cfg.tx, wiring.flipped(self.cfg_tx))
+
+        # -- event path -------------------------------------------------------------------------
+        m.d.comb += [
+            neurons.fire.eq(self.fire),
+            neurons.l2_rx.eq(self.l2_rx),
+            fabric.sending.eq(neurons.dnc_out),
+            self.l2_tx.eq(neurons.dnc_out),
+            drivers.drv_in.eq(fabric.drv_in),
+            self.strobes.eq(drivers.strobes),
+            self.hline.eq(fabric.hline),
+            self.vline.eq(fabric.vline),
+        ]
+        for name, _ in NEIGHBOUR_PORTS:
+            m.d.comb += [getattr(fabric, f"{name}_i").eq(getattr(self, f"{name}_i")),
+                         getattr(self, f"{name}_o").eq(getattr(fabric, f"{name}_o"))]
+
+        # -- status ------------------------------------------------------------------------------
+        m.d.comb += [
+            self.bus_errors.eq(cfg.bus_errors),
+            self.l1_conflict.eq(fabric.conflict),
+            self.syndrv_conflict.eq(drivers.syndrv_conflict),
+            self.lost.eq(neurons.lost),
+        ]
+        return m

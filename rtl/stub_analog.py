@@ -1,0 +1,138 @@
+"""A stub analog core and the single-chip test top used by cocotb tests and benchmarks.
+
+The stub stands in for :mod:`bss1.models` analog core until it is coupled (DESIGN decision 4): it
+fires chosen denmems on command and counts the synapse-driver strobes it receives, without any
+per-cycle Python. Commands carry a cycle stamp: the testbench queues ``(stamp, denmem)`` pairs
+ahead of time, then lets the simulator run a whole window with one wait; the stub raises fire line
+``denmem`` in the cycle whose free-running counter equals ``stamp`` (commands must be queued in
+stamp order; a command whose stamp has passed fires at once and is counted as late).
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Signal
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .hicann import NEIGHBOUR_PORTS, Hicann
+from .l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, Strobe, l1_array
+
+__all__ = ["FireCommand", "StubAnalogCore", "HicannTestTop"]
+
+FireCommand = data.StructLayout({"stamp": 32, "denmem": 9})
+
+
+class StubAnalogCore(wiring.Component):
+    """Fires denmems at stamped cycles; counts strobes.
+
+    Members
+    -------
+    cmd : In(stream.Signature(FireCommand))
+    strobes : In(ArrayLayout(Strobe, 224))
+    fire : Out(512)
+    cycle : Out(32)
+        Free-running core-cycle counter (the time base of the stamps).
+    strobe_events : Out(32)
+        Number of (driver, cycle) pairs with at least one strobe bit set.
+    late : Out(16)
+        Commands that arrived after their stamp.
+    """
+
+    cmd: In(stream.Signature(FireCommand))
+    strobes: In(data.ArrayLayout(Strobe, N_DRIVERS))
+    fire: Out(N_DENMEMS)
+    cycle: Out(32)
+    strobe_events: Out(32)
+    late: Out(16)
+
+    def __init__(self, depth: int = 16):
+        self.depth = depth
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=len(self.cmd.payload.as_value()),
+                                                           depth=self.depth)
+        m.d.comb += [queue.w_data.eq(self.cmd.payload), queue.w_en.eq(self.cmd.valid),
+                     self.cmd.ready.eq(queue.w_rdy)]
+        head = data.View(FireCommand, queue.r_data)
+        due = Signal()
+        m.d.comb += [due.eq(queue.r_rdy & (head.stamp <= self.cycle)), queue.r_en.eq(due)]
+        m.d.sync += self.cycle.eq(self.cycle + 1)
+        fire_next = Signal(N_DENMEMS)
+        with m.If(due):
+            m.d.comb += fire_next.eq(1 << head.denmem)
+            with m.If(head.stamp != self.cycle):
+                m.d.sync += self.late.eq(self.late + 1)
+        m.d.comb += self.fire.eq(fire_next)
+
+        # popcount of the per-driver "any strobe" bits, as an adder tree over 224 bits
+        hits = Cat(*(self.strobes[i].strobe.any() for i in range(N_DRIVERS)))
+        m.d.sync += self.strobe_events.eq(self.strobe_events + _popcount(m, hits))
+        return m
+
+
+def _popcount(m, bits):
+    level = [bits[i] for i in range(len(bits))]
+    while len(level) > 1:
+        nxt = []
+        for i in range(0, len(level) - 1, 2):
+            s = Signal(len(level[i]) + 1)
+            m.d.comb += s.eq(level[i] + level[i + 1])
+            nxt.append(s)
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
+
+
+class HicannTestTop(wiring.Component):
+    """One HICANN with the stub analog core and tied-off neighbour ports (a single chip).
+
+    Exposes the configuration streams, the layer-2 event ports, the line monitors, the strobes and
+    the stub's command port and counters.
+    """
+
+    def __init__(self, *, hop_latency: int = 1, arq_timeout: int = 2000):
+        self.hop_latency = hop_latency
+        self.arq_timeout = arq_timeout
+        super().__init__({
+            "cfg_rx": In(stream.Signature(64)),
+            "cfg_tx": Out(stream.Signature(64)),
+            "fire_cmd": In(stream.Signature(FireCommand)),
+            "l2_rx": In(l1_array(N_CHANNELS)),
+            "l2_tx": Out(l1_array(N_CHANNELS)),
+            "hline": Out(l1_array(N_HLINES)),
+            "vline": Out(l1_array(N_VLINES)),
+            "strobes": Out(data.ArrayLayout(Strobe, N_DRIVERS)),
+            "fire": Out(N_DENMEMS),
+            "cycle": Out(32),
+            "strobe_events": Out(32),
+            "late": Out(16),
+            "bus_errors": Out(16),
+            "l1_conflict": Out(1),
+            "syndrv_conflict": Out(1),
+            "lost": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.hicann = chip = Hicann(hop_latency=self.hop_latency,
+                                            arq_timeout=self.arq_timeout)
+        m.submodules.analog = stub = StubAnalogCore()
+        wiring.connect(m, wiring.flipped(self.cfg_rx), chip.cfg_rx)
+        wiring.connect(m, chip.cfg_tx, wiring.flipped(self.cfg_tx))
+        wiring.connect(m, wiring.flipped(self.fire_cmd), stub.cmd)
+        m.d.comb += [
+            chip.fire.eq(stub.fire), stub.strobes.eq(chip.strobes),
+            chip.l2_rx.eq(self.l2_rx), self.l2_tx.eq(chip.l2_tx),
+            self.hline.eq(chip.hline), self.vline.eq(chip.vline),
+            self.strobes.eq(chip.strobes), self.fire.eq(stub.fire),
+            self.cycle.eq(stub.cycle), self.strobe_events.eq(stub.strobe_events),
+            self.late.eq(stub.late), self.bus_errors.eq(chip.bus_errors),
+            self.l1_conflict.eq(chip.l1_conflict), self.syndrv_conflict.eq(chip.syndrv_conflict),
+            self.lost.eq(chip.lost),
+        ]
+        for name, _ in NEIGHBOUR_PORTS:
+            m.d.comb += getattr(chip, f"{name}_i").eq(0)
+        return m
