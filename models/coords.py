@@ -17,6 +17,7 @@ __all__ = [
     "driver_chain", "neuron_nb_address", "nb_address_neuron", "neuron_block", "pe_input",
     "sw_to_hw8", "rev_bits", "gray_to_binary", "binary_to_gray", "testport_of_hline",
     "testport_of_vline", "REPEATER_BLOCKS", "SENDING_HLINES",
+    "NB_QUAD_OFFSETS", "neuron_quad_nb_address", "merger_hw_bit", "MERGER_LEVEL_SIZES",
 ]
 
 N_HLINES, N_VLINES, N_DRIVER_LINES = 64, 256, 224
@@ -280,3 +281,26 @@ def testport_of_vline(v: int, *, v2_swap: bool = True) -> int:
     if v2_swap and block.startswith("bottom"):
         port = 1 - port
     return port
+
+
+# -- neuron quads and the merger tree, §7.1, §7.5 ------------------------------------------------
+#: Neuron-builder entry offset inside quad q (entry 4q + offset) of NeuronOnQuad enum y * 2 + x.
+NB_QUAD_OFFSETS = (1, 3, 0, 2)
+
+
+def neuron_quad_nb_address(quad: int, neuron_on_quad: int) -> int:
+    """Neuron-builder entry of NeuronOnQuad ``neuron_on_quad`` (= y * 2 + x) in quad ``quad``."""
+    check_range("neuron quad", quad, 0, 127)
+    return 4 * quad + NB_QUAD_OFFSETS[check_range("neuron on quad", neuron_on_quad, 0, 3)]
+
+
+#: Number of SW mergers per tree level: Merger0..Merger3OnHICANN.
+MERGER_LEVEL_SIZES = (8, 4, 2, 1)
+
+
+def merger_hw_bit(level: int, index: int) -> int:
+    """Bit of SW merger ``Merger<level>(index)`` in the neuron-control merger registers (§7.5):
+    Merger0(i) -> 7 - i, Merger1(j) -> 11 - j, Merger2(j) -> 13 - j, Merger3 -> 14."""
+    check_range("merger level", level, 0, 3)
+    check_range(f"Merger{level} index", index, 0, MERGER_LEVEL_SIZES[level] - 1)
+    return (7, 11, 13, 14)[level] - index

@@ -87,3 +87,19 @@ def test_driver_geometry():
     assert rows == set(range(224))
     chain = c.driver_chain("left", "top")
     assert chain[:3] == [111, 109, 107] and len(chain) == 56
+
+
+def test_quad_nb_offsets_and_merger_bits():
+    # halbe getHWAddress map {1, 3, 0, 2} for NeuronOnQuad y * 2 + x
+    assert c.NB_QUAD_OFFSETS == (1, 3, 0, 2)
+    for q in range(128):
+        for y in range(2):
+            for x in range(2):
+                assert c.neuron_quad_nb_address(q, y * 2 + x) == c.neuron_nb_address(2 * q + x, y)
+    with pytest.raises(ValueError, match=r"^neuron on quad 4 out of range 0\.\.3$"):
+        c.neuron_quad_nb_address(0, 4)
+    bits = [c.merger_hw_bit(lvl, i) for lvl, n in enumerate(c.MERGER_LEVEL_SIZES)
+            for i in range(n)]
+    assert bits == [7, 6, 5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 13, 12, 14]
+    with pytest.raises(ValueError, match=r"^Merger2 index 2 out of range 0\.\.1$"):
+        c.merger_hw_bit(2, 2)
