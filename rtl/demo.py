@@ -35,7 +35,7 @@ class LoopStage(wiring.Component):
         held = Signal(DemoWord)
         transfers = Signal(16)
         m.d.comb += self.o.payload.eq(held)
-        with m.FSM(name="state"):
+        with m.FSM(name="fsm"):
             with m.State("IDLE"):
                 m.d.comb += self.i.ready.eq(1)
                 with m.If(self.i.valid):
@@ -63,6 +63,7 @@ class DemoTop(wiring.Component):
 
     def __init__(self, width: int = 16):
         if not isinstance(width, int) or not 1 <= width <= 64:
+            self._MustUse__silence = True      # a rejected component is no "unused" one
             raise ValueError(f"counter width {width!r} out of range 1..64")
         self.width = width
         super().__init__({
