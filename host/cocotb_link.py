@@ -13,8 +13,12 @@ __all__ = ["cocotb_arq_transact", "CocotbConfigLink"]
 
 
 async def cocotb_arq_transact(dut, host, *, clk=None, prefix_rx: str = "cfg_rx",
-                              prefix_tx: str = "cfg_tx", max_cycles: int = 500_000) -> int:
-    """Pump packets until ``host.done()``; returns the host's cycle count at the end."""
+                              prefix_tx: str = "cfg_tx", max_cycles: int = 500_000,
+                              to_chip=None, to_host=None) -> int:
+    """Pump packets until ``host.done()``; returns the host's cycle count at the end.
+
+    ``to_chip`` / ``to_host``: optional fault-injecting channels (``send(packet, now)``,
+    ``deliver(now)``, ``len()``, e.g. :class:`~bss1.models.config_arq.LossyChannel`)."""
     from cocotb.triggers import ReadOnly, RisingEdge
 
     clk = dut.clk if clk is None else clk
@@ -38,8 +42,19 @@ async def cocotb_arq_transact(dut, host, *, clk=None, prefix_rx: str = "cfg_rx",
         if driving is not None and saw_rx_ready:
             driving = None
         if saw_tx is not None:
-            host.receive(saw_tx)
-        inbox.extend(host.poll(now))
+            if to_host is None:
+                host.receive(saw_tx)
+            else:
+                to_host.send(saw_tx, now)
+        if to_host is not None:
+            for packet in to_host.deliver(now):
+                host.receive(packet)
+        if to_chip is None:
+            inbox.extend(host.poll(now))
+        else:
+            for packet in host.poll(now):
+                to_chip.send(packet, now)
+            inbox.extend(to_chip.deliver(now))
         if host.done() and driving is None and not inbox:
             rx_valid.value = 0
             tx_ready.value = 0

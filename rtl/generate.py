@@ -56,6 +56,8 @@ __all__ = ["TOPS", "Generated", "generate", "generate_top", "design_key", "build
 #: Named tops for the CLI and for :func:`generate_top`: name -> callable or ``"module:attr"``.
 TOPS: dict = {
     "demo": "bss1.rtl.demo:DemoTop",
+    "hicann": "bss1.rtl.hicann:Hicann",
+    "hicann_test": "bss1.rtl.stub_analog:HicannTestTop",
 }
 
 #: Bump when the output format of this module changes (invalidates every cache entry).

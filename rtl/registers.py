@@ -70,7 +70,7 @@ def _repeater_block(name: str, n_repeaters: int) -> BlockType:
         Register("status", 0x80, 8, fields(("full0", 0, 1), ("full1", 1, 1)), access="r",
                  doc="capture buffer full flags"),
         Register("testport", 0x81, 16, fields(
-            ("addr", 0, 6), ("time_lo", 6, 2), ("time_hi", 8, 8)), count=6, stride=2,
+            ("addr", 0, 6), ("time_lo", 6, 2), ("time_hi", 8, 8)), count=6, stride=2, span=2,
             doc="test-port entry k (port k // 3, entry k % 3) spread over two byte addresses: "
                 "low byte at 0x81 + 2k, high byte at 0x82 + 2k. Writes load playback, reads "
                 "return capture (Gray-coded time)."),

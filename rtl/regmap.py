@@ -41,7 +41,8 @@ class Register:
     """A register or a register array inside a block's local address space.
 
     ``count`` consecutive elements start at ``offset``; element ``i`` sits at
-    ``offset + i * stride``. ``width`` is the number of meaningful data bits. ``access`` is ``"rw"``,
+    ``offset + i * stride``. An element wider than the bus lane may ``span`` several consecutive
+    addresses (byte ``b`` of element ``i`` at ``offset + i * stride + b``, least significant first). ``width`` is the number of meaningful data bits. ``access`` is ``"rw"``,
     ``"r"`` (read-only) or ``"w"`` (write-only). A write-only and a read-only register may share an
     offset (e.g. a block config register whose read returns status).
     """
@@ -54,8 +55,12 @@ class Register:
     stride: int = 1
     access: str = "rw"
     doc: str = ""
+    span: int = 1
 
     def __post_init__(self):
+        if not 1 <= self.span <= self.stride:
+            raise RegisterMapError(f"register {self.name!r}: span {self.span!r} out of range "
+                                   f"1..{self.stride}")
         if self.access not in ("rw", "r", "w"):
             raise RegisterMapError(f"register {self.name!r}: access must be 'rw', 'r' or 'w', "
                                    f"not {self.access!r}")
@@ -72,7 +77,7 @@ class Register:
     @property
     def end(self) -> int:
         """One past the last local address of the array."""
-        return self.offset + (self.count - 1) * self.stride + 1
+        return self.offset + (self.count - 1) * self.stride + self.span
 
     def address(self, index: int = 0) -> int:
         if not 0 <= index < self.count:
@@ -83,7 +88,7 @@ class Register:
     def index_of(self, local_addr: int) -> int | None:
         """Element index addressed by ``local_addr``, or ``None``."""
         rel = local_addr - self.offset
-        if rel < 0 or rel % self.stride or rel // self.stride >= self.count:
+        if rel < 0 or rel % self.stride >= self.span or rel // self.stride >= self.count:
             return None
         return rel // self.stride
 
@@ -134,7 +139,8 @@ class Register:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "offset": self.offset, "count": self.count,
-                "stride": self.stride, "width": self.width, "access": self.access,
+                "stride": self.stride, "span": self.span, "width": self.width,
+                "access": self.access,
                 "doc": self.doc,
                 "fields": [{"name": f.name, "lsb": f.lsb, "width": f.width, "doc": f.doc}
                            for f in self.fields]}
@@ -156,8 +162,7 @@ class BlockType:
         seen_r: dict[int, str] = {}
         seen_w: dict[int, str] = {}
         for r in self.registers:
-            for i in range(r.count):
-                a = r.address(i)
+            for a in (r.address(i) + b for i in range(r.count) for b in range(r.span)):
                 for flag, seen in ((r.readable, seen_r), (r.writable, seen_w)):
                     if flag:
                         if a in seen:

@@ -8,10 +8,9 @@ ahead of time, then lets the simulator run a whole window with one wait; the stu
 stamp order; a command whose stamp has passed fires at once and is counted as late).
 """
 
-from __future__ import annotations
 
-from amaranth import Cat, Module, Signal
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth import C, Cat, Module, Signal
+from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .hicann import NEIGHBOUR_PORTS, Hicann
@@ -45,29 +44,38 @@ class StubAnalogCore(wiring.Component):
     strobe_events: Out(32)
     late: Out(16)
 
-    def __init__(self, depth: int = 16):
+    def __init__(self, depth: int = 64):
         self.depth = depth
         super().__init__()
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=len(self.cmd.payload.as_value()),
-                                                           depth=self.depth)
-        m.d.comb += [queue.w_data.eq(self.cmd.payload), queue.w_en.eq(self.cmd.valid),
-                     self.cmd.ready.eq(queue.w_rdy)]
-        head = data.View(FireCommand, queue.r_data)
+        # ring buffer of stamped commands (a plain memory with one write and one read port)
+        width = len(self.cmd.payload.as_value())
+        m.submodules.mem = mem = memory.Memory(shape=width, depth=self.depth, init=[])
+        wr, rd = mem.write_port(), mem.read_port(domain="comb")
+        abits = (self.depth - 1).bit_length()
+        w_ptr, r_ptr = Signal(abits + 1), Signal(abits + 1)
+        full = (w_ptr[:abits] == r_ptr[:abits]) & (w_ptr[abits] != r_ptr[abits])
+        m.d.comb += [self.cmd.ready.eq(~full), wr.addr.eq(w_ptr[:abits]),
+                     wr.data.eq(self.cmd.payload), wr.en.eq(self.cmd.valid & ~full),
+                     rd.addr.eq(r_ptr[:abits])]
+        with m.If(self.cmd.valid & ~full):
+            m.d.sync += w_ptr.eq(w_ptr + 1)
+        head = data.View(FireCommand, rd.data)
         due = Signal()
-        m.d.comb += [due.eq(queue.r_rdy & (head.stamp <= self.cycle)), queue.r_en.eq(due)]
-        m.d.sync += self.cycle.eq(self.cycle + 1)
-        fire_next = Signal(N_DENMEMS)
+        m.d.comb += due.eq((w_ptr != r_ptr) & (head.stamp <= self.cycle))
         with m.If(due):
-            m.d.comb += fire_next.eq(1 << head.denmem)
+            m.d.sync += r_ptr.eq(r_ptr + 1)
+        m.d.sync += self.cycle.eq(self.cycle + 1)
+        with m.If(due):
+            m.d.comb += self.fire.eq(C(1, N_DENMEMS) << head.denmem)
             with m.If(head.stamp != self.cycle):
                 m.d.sync += self.late.eq(self.late + 1)
-        m.d.comb += self.fire.eq(fire_next)
 
         # popcount of the per-driver "any strobe" bits, as an adder tree over 224 bits
-        hits = Cat(*(self.strobes[i].strobe.any() for i in range(N_DRIVERS)))
+        hits = Signal(N_DRIVERS)
+        m.d.comb += hits.eq(Cat(*(self.strobes[i].strobe.any() for i in range(N_DRIVERS))))
         m.d.sync += self.strobe_events.eq(self.strobe_events + _popcount(m, hits))
         return m
 

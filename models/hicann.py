@@ -1,0 +1,106 @@
+"""Behavioural twin of the HICANN digital top (:class:`bss1.rtl.hicann.Hicann`).
+
+Composes the block twins exactly as the gateware composes the blocks: neuron control (event
+sources, merger tree, DNC mergers) -> L1 fabric (sending repeaters, lines, switches) -> synapse
+drivers (strobes). Configuration goes through :meth:`HicannModel.write` / :meth:`read` with
+absolute (tag, address) pairs resolved by the declared :data:`~bss1.rtl.registers.HICANN_MAP`, or
+through :meth:`bus`, the callback form used by the packet-level
+:class:`~bss1.models.config_arq.ConfigInterfaceModel`.
+
+Timing: ``step()`` simulates one core cycle and returns what the gateware shows on its ports in
+that cycle (``l2_tx``, ``hline``, ``vline``, ``strobes``, neighbour outputs). Configuration writes
+made between steps take effect as in the gateware when they are issued at the same cycles; the
+event path itself is cycle-exact.
+"""
+
+from __future__ import annotations
+
+from ..rtl.regmap import RegisterMapError
+from ..rtl.registers import HICANN_MAP
+from .l1_fabric import L1FabricModel
+from .neuron_control import NeuronControlModel
+from .synapse_driver import SynapseDriverModel
+
+__all__ = ["HicannModel"]
+
+
+class HicannModel:
+    """One HICANN: registers and the event path, cycle by cycle."""
+
+    def __init__(self, *, hop_latency: int = 1):
+        self.fabric = L1FabricModel(hop_latency)
+        self.neurons = NeuronControlModel()
+        self.drivers = SynapseDriverModel()
+        self.cycle = 0
+        self.bus_errors = 0
+        self._strobes = {}          # strobes the gateware shows in the current cycle
+        self._owners = {}
+        for name in self.fabric.BUS_NAMES:
+            self._owners[name] = self.fabric
+        for name in ("neuron_control", "neuron_builder"):
+            self._owners[name] = self.neurons
+        for name in ("synapse_controller_top", "synapse_controller_bottom"):
+            self._owners[name] = self.drivers
+
+    # -- configuration ----------------------------------------------------------------------------
+    def _resolve(self, tag: int, addr: int, write: bool):
+        inst, reg, _ = HICANN_MAP.decode(tag, addr, write)
+        owner = self._owners.get(inst.name)
+        if owner is None:
+            raise RegisterMapError(f"tag {tag} address {addr:#06x}: block {inst.name} has no "
+                                   f"model yet (answers with a bus error)")
+        return owner, inst, reg
+
+    def write(self, tag: int, addr: int, data: int) -> None:
+        """Configuration write; raises RegisterMapError for unmapped or illegal accesses."""
+        owner, inst, _ = self._resolve(tag, addr, True)
+        owner.write(inst.name, addr - inst.base, data)
+
+    def read(self, tag: int, addr: int) -> int:
+        owner, inst, _ = self._resolve(tag, addr, False)
+        return owner.read(inst.name, addr - inst.base)
+
+    def writes(self, writes) -> None:
+        for tag, addr, data in writes:
+            self.write(tag, addr, data)
+
+    def bus(self, tag: int, addr: int, write: bool, data: int) -> tuple[int, int]:
+        """Bus callback ``(rdata, err)``: as the chip's bus, data bits above the register width
+        are ignored and an access that reaches no register answers err = 1 (counted)."""
+        try:
+            owner, inst, reg = self._resolve(tag, addr, write)
+            if write:
+                owner.write(inst.name, addr - inst.base, data & ((1 << reg.width) - 1))
+                return 0, 0
+            return owner.read(inst.name, addr - inst.base), 0
+        except RegisterMapError:
+            self.bus_errors += 1
+            return 0, 1
+
+    def check(self) -> list[str]:
+        """Static configuration problems (two drivers on a line, ...)."""
+        return list(self.fabric.check())
+
+    # -- events -----------------------------------------------------------------------------------
+    def step(self, fire=(), l2_rx: dict | None = None, **neighbour_inputs) -> dict:
+        """One core cycle. ``fire``: neuron-builder addresses firing now; ``l2_rx``: ``{HW
+        channel: addr}``; neighbour inputs as in :class:`L1FabricModel` (``west_i`` ...).
+        Returns the port values of this cycle: ``l2_tx``, ``hline``, ``vline``, ``strobes``
+        (``{driver line: (strobe4, addr4)}``), ``drv_in`` and the neighbour outputs."""
+        dnc_out = self.neurons.step(fire, l2_rx)
+        out = self.fabric.step(sending=dnc_out, **neighbour_inputs)
+        strobes_now = self._strobes
+        self._strobes = self.drivers.step(out["drv_in"])
+        self.cycle += 1
+        result = dict(out)
+        result["l2_tx"] = dnc_out
+        result["strobes"] = strobes_now
+        return result
+
+    @property
+    def lost(self) -> int:
+        return self.neurons.lost
+
+    @property
+    def l1_conflict(self) -> bool:
+        return bool(self.fabric.conflict)
