@@ -1,0 +1,207 @@
+"""Stimulus generators, the lock-step scoreboard and fault pumping for hicann_tb.py.
+
+Plain Python except :func:`lockstep` and :func:`pump_with_faults`, which are cocotb coroutines.
+"""
+
+import random
+
+from bss1.host.cocotb_link import cocotb_arq_transact
+from bss1.host.l1_config import (Direction, RepeaterMode, crossbar_row_write,
+                                 repeater_block_config_write, repeater_write,
+                                 synapse_switch_row_write)
+from bss1.host.merger_tree import (BackgroundGenerator, DNCMerger, Merger0, Merger1, Merger2,
+                                   Merger3, MergerConfig, MergerMode, MergerTree, bg_writes,
+                                   nb_entry, neuron_config_word)
+from bss1.host.synapse_driver import SynapseDriver, driver_writes
+from bss1.models import coords
+from bss1.rtl.l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES
+from bss1.rtl.registers import HICANN_MAP, SYNAPSE_CONTROLLER
+
+# Blocks with gateware, and registers that are not plain storage (their read is something else).
+_IMPLEMENTED = ("crossbar_left", "crossbar_right", "synapse_switch_top_left",
+                "synapse_switch_top_right", "synapse_switch_bottom_left",
+                "synapse_switch_bottom_right", "repeater_top_left", "repeater_top_right",
+                "repeater_center_left", "repeater_center_right", "repeater_bottom_left",
+                "repeater_bottom_right", "neuron_control", "neuron_builder",
+                "synapse_controller_top", "synapse_controller_bottom")
+_NOT_STORAGE = {"testport", "config", "status", "synout", "syncorr"}
+_TWO_ACCESS = {"drv_config", "drv_decoder", "drv_gmax"}
+
+
+def random_register_writes(rng: random.Random, fraction: float = 1.0):
+    """``(tag, addr, value)`` for a random subset (``fraction``) of all storage registers."""
+    out = []
+    for name in _IMPLEMENTED:
+        inst = HICANN_MAP[name]
+        for reg in inst.type.registers:
+            if reg.name in _NOT_STORAGE or not (reg.readable and reg.writable):
+                continue
+            for i in range(reg.count):
+                if rng.random() >= fraction:
+                    continue
+                value = rng.randrange(1 << reg.width)
+                if name == "neuron_control" and reg.name == "dnc_loopback_select":
+                    value &= ~0xAA          # never both channels of a loopback pair
+                out.append((inst.tag, inst.address(reg.name, i), value))
+    rng.shuffle(out)
+    return out
+
+
+def two_access(tag: int, addr: int) -> bool:
+    inst, reg, _ = HICANN_MAP.decode(tag, addr, False)
+    return reg.name in _TWO_ACCESS
+
+
+def expected_readback(model, tag: int, addr: int) -> int:
+    """The value the chip returns for (tag, addr) after all writes (the model as oracle)."""
+    if two_access(tag, addr):
+        model.read(tag, addr)
+        for _ in range(64):
+            model.drivers.step({})
+    return model.read(tag, addr)
+
+
+def random_routing(rng: random.Random):
+    """A random but meaningful event-routing configuration: BGs, merger tree, DNC mergers,
+    sending repeaters, crossbar switches, synapse switch rows, synapse drivers, neuron builder."""
+    w = []
+    for block in coords.REPEATER_BLOCKS:
+        w.append(repeater_block_config_write(block, drvresetb=1, dllresetb=1))
+    nb = HICANN_MAP["neuron_builder"]
+    w.append((nb.tag, nb.address("neuron_config"), neuron_config_word()))
+    # neuron builder: addresses and fire enables of a random half of the denmems
+    for n in range(N_DENMEMS):
+        x, y = coords.nb_address_neuron(n)
+        a, word = nb_entry(x, y, rng.randrange(64), fire=rng.random() < 0.5)
+        w.append((nb.tag, nb.base + a, word))
+    # merger tree and DNC mergers
+    tree = MergerTree()
+    modes = list(MergerMode)
+    for m in ([Merger0(i) for i in range(8)] + [Merger1(j) for j in range(4)]
+              + [Merger2(j) for j in range(2)] + [Merger3()]):
+        tree[m] = MergerConfig(rng.choice(modes), slow=rng.random() < 0.3)
+    for d in range(8):
+        tree[DNCMerger(d)] = MergerConfig(rng.choice(modes), slow=rng.random() < 0.5)
+    for target in range(0, 8, 2):
+        r = rng.random()
+        if r < 0.2:
+            tree.set_loopback(target)
+        elif r < 0.4:
+            tree.set_loopback(target + 1)
+    nc = HICANN_MAP["neuron_control"]
+    w += [(nc.tag, nc.base + a, v) for a, v in tree.writes()]
+    bgs = [BackgroundGenerator(i, enable=rng.random() < 0.8, random=rng.random() < 0.3,
+                               period=rng.randrange(20, 400) if rng.random() < 0.7
+                               else rng.randrange(60000, 65000),
+                               address=rng.randrange(64), seed=rng.randrange(1, 1 << 16))
+           for i in range(8)]
+    w += [(nc.tag, nc.base + a, v) for a, v in bg_writes(bgs)]
+    # sending repeaters onto their HLines; each HLine to one random crossbar VLine
+    vlines = []
+    for c in range(N_CHANNELS):
+        y = coords.sending_hline(c)
+        w.append(repeater_write(("h", y), RepeaterMode.OUTPUT,
+                                rng.choice([Direction.INWARD, Direction.BOTH])))
+        v = rng.choice(coords.crossbar_vlines(y))
+        vlines.append(v)
+        w += crossbar_row_write(y, [v])
+    # synapse switch rows: for each used VLine, a few of its rows
+    used_rows = {}
+    for v in vlines:
+        side = "left" if v < 128 else "right"
+        rows = [L for L in range(N_DRIVERS) if coords.synapse_switch_exists(v, side, L)]
+        for L in rng.sample(rows, 4):
+            if (side, L) not in used_rows:
+                used_rows[(side, L)] = v
+    for (side, L), v in used_rows.items():
+        w.append(synapse_switch_row_write(side, L, [v]))
+    # synapse drivers: random settings on every line
+    for L in range(N_DRIVERS):
+        drv = SynapseDriver.random(rng, L)
+        w += driver_writes(L, drv)
+    return w
+
+
+def _events(value: int, n: int) -> dict:
+    """Unpack an l1_array(n) vector (7 bits per line: valid, addr[5:0] at bits 1..6)."""
+    out = {}
+    if not value:
+        return out
+    for i in range(n):
+        e = (value >> (7 * i)) & 0x7F
+        if e & 1:
+            out[i] = e >> 1
+    return out
+
+
+def _strobes(value: int) -> dict:
+    out = {}
+    if not value:
+        return out
+    for L in range(N_DRIVERS):
+        s = (value >> (8 * L)) & 0xFF
+        if s & 0xF:
+            out[L] = (s & 0xF, s >> 4)
+    return out
+
+
+def _pack_events(events: dict) -> int:
+    v = 0
+    for i, a in events.items():
+        v |= (1 | (a << 1)) << (7 * i)
+    return v
+
+
+async def lockstep(dut, model, rng: random.Random, cycles: int, *, start_cycle: int,
+                   fire_rate: float = 0.05, l2_rate: float = 0.02) -> dict:
+    """Run ``cycles`` cycles comparing every port with the model. Fire commands go through the
+    stub's stamped command queue; the fire lines the stub raises are fed to the model."""
+    from cocotb.triggers import ReadOnly, RisingEdge
+    stats = {"cycles": 0, "mismatches": 0, "first_mismatch": None, "l2_tx_events": 0,
+             "hline_events": 0, "vline_events": 0, "strobe_events": 0, "fires": 0}
+    cycle = start_cycle
+    next_stamp = cycle + 8
+    pending_cmd = None
+    for _ in range(cycles):
+        # drive inputs of this cycle
+        l2 = {c: rng.randrange(64) for c in range(N_CHANNELS) if rng.random() < l2_rate}
+        dut.l2_rx.value = _pack_events(l2)
+        if pending_cmd is None and rng.random() < fire_rate * 4:
+            next_stamp = max(next_stamp, cycle + 4) + rng.randrange(0, 8)
+            pending_cmd = next_stamp | (rng.randrange(N_DENMEMS) << 32)
+        dut.fire_cmd__valid.value = int(pending_cmd is not None)
+        if pending_cmd is not None:
+            dut.fire_cmd__payload.value = pending_cmd
+        await ReadOnly()
+        if pending_cmd is not None and int(dut.fire_cmd__ready.value):
+            pending_cmd = None
+        fire_v = dut.fire.value.to_unsigned()
+        fire = [n for n in range(N_DENMEMS) if fire_v >> n & 1] if fire_v else []
+        got = {
+            "l2_tx": _events(dut.l2_tx.value.to_unsigned(), N_CHANNELS),
+            "hline": _events(dut.hline.value.to_unsigned(), N_HLINES),
+            "vline": _events(dut.vline.value.to_unsigned(), N_VLINES),
+            "strobes": _strobes(dut.strobes.value.to_unsigned()),
+        }
+        ref = model.step(fire, l2)
+        for key, val in got.items():
+            if val != ref[key]:
+                stats["mismatches"] += 1
+                if stats["first_mismatch"] is None:
+                    stats["first_mismatch"] = {"cycle": cycle, "port": key, "rtl": val,
+                                               "model": ref[key]}
+        stats["fires"] += len(fire)
+        stats["l2_tx_events"] += len(got["l2_tx"])
+        stats["hline_events"] += len(got["hline"])
+        stats["vline_events"] += len(got["vline"])
+        stats["strobe_events"] += len(got["strobes"])
+        stats["cycles"] += 1
+        cycle += 1
+        await RisingEdge(dut.clk)
+    dut.fire_cmd__valid.value = 0
+    dut.l2_rx.value = 0
+    return stats
+
+
+async def pump_with_faults(dut, host, to_chip, to_host):
+    return await cocotb_arq_transact(dut, host, to_chip=to_chip, to_host=to_host)
