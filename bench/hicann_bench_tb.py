@@ -9,17 +9,13 @@ import cocotb
 from cocotb.triggers import ReadOnly
 
 from bss1.host.cocotb_link import CocotbConfigLink
+from bss1.host.l1_transmission_tb import start
 from bss1.host.scenarios import routed_traffic
-from bss1.rtl.cocotb_util import ClockedTestbench
 
 
 @cocotb.test()
 async def traffic(dut):
-    for name in ("cfg_rx__valid", "cfg_rx__payload", "cfg_tx__ready", "fire_cmd__valid",
-                 "fire_cmd__payload", "l2_rx"):
-        getattr(dut, name).value = 0
-    tb = ClockedTestbench(dut, period_ns=10)
-    await tb.start()
+    tb = await start(dut)
     period = int(os.environ.get("BSS1_BENCH_PERIOD", "150"))
     cycles = int(os.environ["BSS1_BENCH_CYCLES"])
     writes, routes = routed_traffic(period)

@@ -8,7 +8,6 @@ scoreboard, and a checker.
 Environment knobs: BSS1_TB_SEED, BSS1_TB_CYCLES, BSS1_TB_CHANNELS, BSS1_TB_OUT (result JSON).
 """
 
-import json
 import os
 import random
 
@@ -16,79 +15,17 @@ import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from bss1.host.cocotb_link import CocotbConfigLink
-from bss1.host.scenarios import (arm_capture, capture_readout, capture_tap, decode_capture,
-                                 l1_transmission)
-from bss1.host.l1_config import Direction, RepeaterMode, crossbar_row_write, repeater_write
 from bss1.models.config_arq import HostArq, LossyChannel
 from bss1.models.hicann import HicannModel
-from bss1.rtl.cocotb_util import ClockedTestbench, run_cycles
+from bss1.host.l1_transmission_tb import read_all, start
 from bss1.rtl.registers import HICANN_MAP
-from bss1.rtl.l1 import N_CHANNELS, N_DRIVERS
 
 import hicann_scenarios as hs
-
-PERIOD_NS = 10
 
 
 def _env_int(name, default):
     return int(os.environ.get(name, default))
 
-
-async def start(dut):
-    """Tie inputs, start the clock, reset."""
-    dut.cfg_rx__valid.value = 0
-    dut.cfg_rx__payload.value = 0
-    dut.cfg_tx__ready.value = 0
-    dut.fire_cmd__valid.value = 0
-    dut.fire_cmd__payload.value = 0
-    dut.l2_rx.value = 0
-    tb = ClockedTestbench(dut, period_ns=PERIOD_NS)
-    await tb.start()
-    return tb
-
-
-async def read_all(link, reads):
-    handles = [link.read(tag, addr) for tag, addr in reads]
-    await link.flush()
-    return [h.data for h in handles]
-
-
-@cocotb.test()
-async def l1_transmission(dut):
-    """§12.4 L1TransmissionTest: all captured time differences equal the BG period exactly."""
-    tb = await start(dut)
-    period = _env_int("BSS1_TB_PERIOD", 150)
-    channels = [int(c) for c in os.environ.get("BSS1_TB_CHANNELS", "0,1,2,3,4,5,6,7").split(",")]
-    link = CocotbConfigLink(dut)
-    link.writes(l1_transmission(period, capture_channel=channels[0]))
-    await link.flush()
-    results = {}
-    prev = None
-    for c in channels:
-        tap = capture_tap(c)
-        if prev is not None:
-            # move the tap: open the previous crossbar switch, idle its repeater, set the new one
-            link.writes(crossbar_row_write(prev.hline, []))
-            link.write(*repeater_write(("v", prev.vline), RepeaterMode.IDLE))
-            link.writes(crossbar_row_write(tap.hline, [tap.vline]))
-            link.write(*repeater_write(("v", tap.vline), RepeaterMode.INPUT, Direction.OUTWARD))
-            link.writes(arm_capture(tap))
-            await link.flush()
-        await tb.run_cycles(4 * period)
-        entries = decode_capture(await read_all(link, capture_readout(tap)))
-        diffs = [(b - a) % 1024 for (_, a), (_, b) in zip(entries, entries[1:])]
-        results[c] = {"entries": entries, "diffs": diffs}
-        dut._log.info(f"channel {c}: HLine {tap.hline} -> VLine {tap.vline} "
-                      f"({tap.block} port {tap.port}): {entries} diffs {diffs}")
-        assert [a for a, _ in entries] == [0, 0, 0], f"channel {c}: addresses {entries}"
-        assert diffs == [period, period], f"channel {c}: differences {diffs} != {period}"
-        prev = tap
-    assert int(dut.bus_errors.value) == 0
-    assert int(dut.l1_conflict.value) == 0
-    out = os.environ.get("BSS1_TB_OUT")
-    if out:
-        with open(out, "w") as f:
-            json.dump(results, f)
 
 
 @cocotb.test()

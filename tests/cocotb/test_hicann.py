@@ -27,7 +27,7 @@ def test_l1_transmission(sim, top, tmp_path):
     require_simulator(sim)
     out = tmp_path / "capture.json"
     channels = "0,1,2,3,4,5,6,7" if sim == "verilator" else "0,5"
-    run_cocotb(sim, top, TB, testcase="l1_transmission",
+    run_cocotb(sim, top, "bss1.host.l1_transmission_tb", testcase="l1_transmission",
                extra_env={"BSS1_TB_OUT": str(out), "BSS1_TB_CHANNELS": channels})
     result = json.loads(out.read_text())
     assert sorted(result) == sorted(channels.split(","))
