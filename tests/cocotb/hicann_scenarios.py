@@ -41,6 +41,8 @@ def random_register_writes(rng: random.Random, fraction: float = 1.0):
                 if rng.random() >= fraction:
                     continue
                 value = rng.randrange(1 << reg.width)
+                if name.startswith("synapse_controller") and reg.name.startswith("timing"):
+                    value &= 0x37       # short SRAM timings keep the two-access reads quick
                 if name == "neuron_control" and reg.name == "dnc_loopback_select":
                     value &= ~0xAA          # never both channels of a loopback pair
                 out.append((inst.tag, inst.address(reg.name, i), value))
