@@ -10,7 +10,7 @@ configuration conflicts statically.
 from __future__ import annotations
 
 from ..rtl.l1 import N_CHANNELS, N_DRIVERS, N_HLINES, N_VLINES
-from ..rtl.l1_fabric import (EDGE_KIND, EDGES, OPPOSITE, L1Fabric, driver_neighbour_edge,
+from ..rtl.l1_fabric import (EDGE_KIND, EDGES, L1Fabric, driver_neighbour_edge,
                              line_repeater)
 from ..rtl.regmap import RegisterMapError
 from ..rtl.registers import CROSSBAR, CROSSBAR_NAMES, HICANN_MAP, SYNAPSE_SWITCH, \

@@ -154,6 +154,11 @@ class SynapseDriverModel:
         c = self.ctl[controller]
         return c.seq_start < self.cycle < c.seq_free
 
+    @property
+    def writes_pending(self) -> bool:
+        """Driver SRAM writes still in the sequencer (not yet visible to the drivers)."""
+        return bool(self._pending)
+
     def peek_sram(self, controller: str, sram: str, row: int) -> int:
         """The stored SRAM word (including writes still in the sequencer)."""
         pend = [w for (_, c, s, r, w) in self._pending

@@ -24,7 +24,7 @@ from amaranth.lib.wiring import In, Out
 
 from .regmap import AddressMap, BlockInstance
 
-__all__ = ["BusSignature", "BusDecoder", "slave_access", "register_hit"]
+__all__ = ["BusSignature", "BusDecoder", "slave_access", "register_hit", "register_array_slave"]
 
 
 class BusSignature(wiring.Signature):
@@ -121,7 +121,6 @@ def slave_access(m: Module, bus, ready=1) -> Signal:
 
 def register_hit(addr, register):
     """``(hit, index)`` expressions: does local ``addr`` fall on an element of ``register``?"""
-    from amaranth import C
     rel = addr - register.offset
     if register.stride == 1:
         hit = (addr >= register.offset) & (addr < register.offset + register.count)
@@ -131,3 +130,19 @@ def register_hit(addr, register):
     hit = ((addr >= register.offset) & (addr < register.offset + register.count * register.stride)
            & (rel[:shift] == 0))
     return hit, (rel >> shift)[:max(1, (register.count - 1).bit_length())]
+
+
+def register_array_slave(m: Module, bus, register, storage) -> None:
+    """A slave whose only register is the array ``register``, stored as consecutive
+    ``register.width``-bit words in the flat signal ``storage``: read/write of every element,
+    ``err`` for any other local address (nothing changes)."""
+    from amaranth import Mux
+    do = slave_access(m, bus)
+    rdata, err = Signal(32, name="rdata"), Signal(name="err")
+    m.d.comb += [bus.rdata.eq(rdata), bus.err.eq(err)]
+    hit, idx = register_hit(bus.addr, register)
+    word = storage.word_select(idx, register.width)
+    with m.If(do):
+        m.d.sync += [err.eq(~hit), rdata.eq(Mux(hit, word, 0))]
+        with m.If(bus.we & hit):
+            m.d.sync += word.eq(bus.wdata[:register.width])

@@ -17,7 +17,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..models import coords
-from .bus import BusSignature, slave_access
+from .bus import BusSignature, register_array_slave
 from .l1 import N_HLINES, l1_array
 from .registers import CROSSBAR, CROSSBAR_NAMES
 
@@ -103,14 +103,5 @@ class Crossbar(wiring.Component):
                      self.v_from_h.as_value().eq(vd), self.v_multi.eq(vm)]
 
         # -- bus slave: rows R/W, everything else err --------------------------------------------
-        bus = self.bus
-        do = slave_access(m, bus)
-        rdata, err = Signal(32, name="rdata"), Signal(name="err")
-        m.d.comb += [bus.rdata.eq(rdata), bus.err.eq(err)]
-        hit = (bus.addr >= reg.offset) & (bus.addr < reg.end)
-        idx = (bus.addr - reg.offset)[:(reg.count - 1).bit_length()]
-        with m.If(do):
-            m.d.sync += [err.eq(~hit), rdata.eq(Mux(hit, rows.word_select(idx, reg.width), 0))]
-            with m.If(bus.we & hit):
-                m.d.sync += rows.word_select(idx, reg.width).eq(bus.wdata[:reg.width])
+        register_array_slave(m, self.bus, reg, rows)
         return m

@@ -15,7 +15,7 @@ yet (floating-gate controllers, DNC interface, SPL1 control) answer with a bus e
 
 from __future__ import annotations
 
-from amaranth import Module, Signal
+from amaranth import Module
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 

@@ -10,7 +10,7 @@ their :class:`BlockType` for offsets), the reference models and host encoders
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 from amaranth.lib import data

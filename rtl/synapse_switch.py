@@ -14,7 +14,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..models import coords
-from .bus import BusSignature, slave_access
+from .bus import BusSignature, register_array_slave
 from .crossbar import at_least_two
 from .l1 import l1_array
 from .registers import SYNAPSE_SWITCH, SYNAPSE_SWITCH_NAMES
@@ -83,14 +83,5 @@ class SynapseSwitch(wiring.Component):
             multi.append(at_least_two(valids))
         m.d.comb += [self.row.as_value().eq(Cat(*data)), self.row_multi.eq(Cat(*multi))]
 
-        bus = self.bus
-        do = slave_access(m, bus)
-        rdata, err = Signal(32, name="rdata"), Signal(name="err")
-        m.d.comb += [bus.rdata.eq(rdata), bus.err.eq(err)]
-        hit = (bus.addr >= reg.offset) & (bus.addr < reg.end)
-        idx = (bus.addr - reg.offset)[:(reg.count - 1).bit_length()]
-        with m.If(do):
-            m.d.sync += [err.eq(~hit), rdata.eq(Mux(hit, cfg.word_select(idx, reg.width), 0))]
-            with m.If(bus.we & hit):
-                m.d.sync += cfg.word_select(idx, reg.width).eq(bus.wdata[:reg.width])
+        register_array_slave(m, self.bus, reg, cfg)
         return m

@@ -14,7 +14,7 @@ from bss1.models.neuron_control import NeuronControlModel
 from bss1.rtl.neuron_builder import field_mask
 from bss1.rtl.neuron_control import NeuronControl
 from bss1.rtl.regmap import RegisterMapError
-from bss1.rtl.registers import NB_ENTRY, NEURON_BUILDER, NEURON_CONTROL
+from bss1.rtl.registers import NEURON_BUILDER, NEURON_CONTROL
 from bss1.rtl.sim import bus_read, bus_write
 
 NC = NEURON_CONTROL

@@ -17,7 +17,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 from bss1.host.cocotb_link import CocotbConfigLink
 from bss1.models.config_arq import HostArq, LossyChannel
 from bss1.models.hicann import HicannModel
-from bss1.host.l1_transmission_tb import read_all, start
+from bss1.host.l1_transmission_tb import start
 from bss1.rtl.registers import HICANN_MAP
 
 import hicann_scenarios as hs
@@ -129,7 +129,7 @@ async def scoreboard(dut):
     await ReadOnly()
     rtl_cycle = int(dut.cycle.value)
     await RisingEdge(dut.clk)
-    while model.drivers._pending:
+    while model.drivers.writes_pending:
         model.step()
     stats = await hs.lockstep(dut, model, rng, cycles, start_cycle=rtl_cycle + 1)
     dut._log.info(f"scoreboard seed {seed}: {stats}")

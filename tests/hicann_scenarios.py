@@ -16,7 +16,7 @@ from bss1.host.scenarios import driver_writes
 from bss1.host.synapse_driver import RowConfig, SynapseDriverConfig
 from bss1.models import coords
 from bss1.rtl.l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES
-from bss1.rtl.registers import HICANN_MAP, SYNAPSE_CONTROLLER
+from bss1.rtl.registers import HICANN_MAP
 
 # Blocks with gateware, and registers that are not plain storage (their read is something else).
 _IMPLEMENTED = ("crossbar_left", "crossbar_right", "synapse_switch_top_left",
@@ -29,23 +29,23 @@ _NOT_STORAGE = {"testport", "config", "status", "synout", "syncorr"}
 _TWO_ACCESS = {"drv_config", "drv_decoder", "drv_gmax"}
 
 
-def random_register_writes(rng: random.Random, fraction: float = 1.0):
-    """``(tag, addr, value)`` for a random subset (``fraction``) of all storage registers."""
+def random_register_writes(rng: random.Random, fraction: float = 1.0, min_per_block: int = 4):
+    """``(tag, addr, value)`` for a random subset (``fraction``, at least ``min_per_block`` per
+    block) of all storage registers of every block with gateware."""
     out = []
     for name in _IMPLEMENTED:
         inst = HICANN_MAP[name]
-        for reg in inst.type.registers:
-            if reg.name in _NOT_STORAGE or not (reg.readable and reg.writable):
-                continue
-            for i in range(reg.count):
-                if rng.random() >= fraction:
-                    continue
-                value = rng.randrange(1 << reg.width)
-                if name.startswith("synapse_controller") and reg.name.startswith("timing"):
-                    value &= 0x37       # short SRAM timings keep the two-access reads quick
-                if name == "neuron_control" and reg.name == "dnc_loopback_select":
-                    value &= ~0xAA          # never both channels of a loopback pair
-                out.append((inst.tag, inst.address(reg.name, i), value))
+        elements = [(reg, i) for reg in inst.type.registers
+                    if reg.name not in _NOT_STORAGE and reg.readable and reg.writable
+                    for i in range(reg.count)]
+        k = max(min_per_block, round(fraction * len(elements)))
+        for reg, i in rng.sample(elements, min(k, len(elements))):
+            value = rng.randrange(1 << reg.width)
+            if name.startswith("synapse_controller") and reg.name.startswith("timing"):
+                value &= 0x37           # short SRAM timings keep the two-access reads quick
+            if name == "neuron_control" and reg.name == "dnc_loopback_select":
+                value &= ~0xAA          # never both channels of a loopback pair
+            out.append((inst.tag, inst.address(reg.name, i), value))
     rng.shuffle(out)
     return out
 
