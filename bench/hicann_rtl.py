@@ -34,7 +34,7 @@ def cocotb_speed(sim, top, cycles, *, fresh_build=False):
     out = Path(tempfile.mkdtemp()) / "bench.json"
     extra = ["-DBSS1_BENCH_FRESH_%d" % time.time_ns()] if fresh_build and sim == "verilator" else []
     t0 = time.perf_counter()
-    run_dir = run_cocotb(sim, top, TB, testcase="traffic", build_args=extra,
+    run_dir = run_cocotb(sim, top, TB, testcase="traffic", build_args=extra, public="ports",
                          extra_env={"BSS1_BENCH_CYCLES": str(cycles), "BSS1_BENCH_OUT": str(out)})
     total = time.perf_counter() - t0
     result = json.loads(out.read_text())

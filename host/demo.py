@@ -66,7 +66,7 @@ def _rtl_cocotb(sim: str, period: int, channels: str) -> dict:
     _say(f"  {top.verilog.name}: {'cached' if top.cached else 'generated'} "
          f"in {time.perf_counter() - t0:.1f} s; building and running under {sim} ...")
     out = Path(tempfile.mkdtemp()) / "capture.json"
-    run_cocotb(sim, top, "bss1.host.l1_transmission_tb", testcase="l1_transmission",
+    run_cocotb(sim, top, "bss1.host.l1_transmission_tb", testcase="l1_transmission", public="ports",
                extra_env={"BSS1_TB_OUT": str(out), "BSS1_TB_PERIOD": str(period),
                           "BSS1_TB_CHANNELS": channels})
     return json.loads(out.read_text())
