@@ -68,7 +68,7 @@ def _rtl_cocotb(sim: str, period: int, channels: str) -> dict:
     out = Path(tempfile.mkdtemp()) / "capture.json"
     run_cocotb(sim, top, "bss1.host.l1_transmission_tb", testcase="l1_transmission", public="ports",
                extra_env={"BSS1_TB_OUT": str(out), "BSS1_TB_PERIOD": str(period),
-                          "BSS1_TB_CHANNELS": channels})
+                          "BSS1_TB_CHANNELS": channels, "COCOTB_LOG_LEVEL": "WARNING"})
     return json.loads(out.read_text())
 
 
