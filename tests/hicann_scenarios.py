@@ -15,8 +15,11 @@ from bss1.host.merger_tree import (BackgroundGenerator, DNCMerger, Merger0, Merg
 from bss1.host.scenarios import driver_writes
 from bss1.host.synapse_driver import RowConfig, SynapseDriverConfig
 from bss1.models import coords
-from bss1.rtl.l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES
+from bss1.rtl.l1 import (N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, L1Event,
+                         Strobe)
+from bss1.rtl.cocotb_util import pack
 from bss1.rtl.registers import HICANN_MAP
+from bss1.rtl.stub_analog import FireCommand
 
 # Blocks with gateware, and registers that are not plain storage (their read is something else).
 _IMPLEMENTED = ("crossbar_left", "crossbar_right", "synapse_switch_top_left",
@@ -139,33 +142,49 @@ def random_routing(rng: random.Random, *, bgs: bool = False):
     return w
 
 
+def _field(layout, name):
+    f = layout[name]
+    return f.offset, (1 << f.width) - 1
+
+
+# bit positions come from the port layouts (rtl/l1.py), not typed here
+_EV_SIZE = L1Event.size
+_EV_VALID, _ = _field(L1Event, "valid")
+_EV_ADDR, _EV_ADDR_MASK = _field(L1Event, "addr")
+_ST_SIZE = Strobe.size
+_ST_STROBE, _ST_STROBE_MASK = _field(Strobe, "strobe")
+_ST_ADDR, _ST_ADDR_MASK = _field(Strobe, "addr")
+
+
 def _events(value: int, n: int) -> dict:
-    """Unpack an l1_array(n) vector (7 bits per line: valid, addr[5:0] at bits 1..6)."""
+    """Unpack an ``l1_array(n)`` vector into ``{line: addr}`` of the valid events."""
     out = {}
     if not value:
         return out
     for i in range(n):
-        e = (value >> (7 * i)) & 0x7F
-        if e & 1:
-            out[i] = e >> 1
+        e = value >> (_EV_SIZE * i)
+        if e >> _EV_VALID & 1:
+            out[i] = e >> _EV_ADDR & _EV_ADDR_MASK
     return out
 
 
 def _strobes(value: int) -> dict:
+    """Unpack the strobe vector into ``{driver line: (strobe4, addr4)}`` of active drivers."""
     out = {}
     if not value:
         return out
     for L in range(N_DRIVERS):
-        s = (value >> (8 * L)) & 0xFF
-        if s & 0xF:
-            out[L] = (s & 0xF, s >> 4)
+        s = value >> (_ST_SIZE * L)
+        strobe = s >> _ST_STROBE & _ST_STROBE_MASK
+        if strobe:
+            out[L] = (strobe, s >> _ST_ADDR & _ST_ADDR_MASK)
     return out
 
 
 def _pack_events(events: dict) -> int:
     v = 0
     for i, a in events.items():
-        v |= (1 | (a << 1)) << (7 * i)
+        v |= ((1 << _EV_VALID) | (a << _EV_ADDR)) << (_EV_SIZE * i)
     return v
 
 
@@ -185,7 +204,8 @@ async def lockstep(dut, model, rng: random.Random, cycles: int, *, start_cycle: 
         dut.l2_rx.value = _pack_events(l2)
         if pending_cmd is None and rng.random() < fire_rate * 4:
             next_stamp = max(next_stamp, cycle + 4) + rng.randrange(0, 8)
-            pending_cmd = next_stamp | (rng.randrange(N_DENMEMS) << 32)
+            pending_cmd = pack(FireCommand, {"stamp": next_stamp,
+                                             "denmem": rng.randrange(N_DENMEMS)})
         dut.fire_cmd__valid.value = int(pending_cmd is not None)
         if pending_cmd is not None:
             dut.fire_cmd__payload.value = pending_cmd
