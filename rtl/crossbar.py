@@ -1,7 +1,7 @@
 """Crossbar switch block: HLine <-> VLine switches of one side (spec hicann-digital.md §3.1).
 
 64 rows of 4 switch bits (row = 63 - HLine, bit per :func:`bss1.models.coords.crossbar_switch`).
-The switches are passive and combinational. Lead's modelling decision (acyclic nets): a closed
+The switches are passive and combinational. Modelling decision (acyclic nets): a closed
 switch makes each line see the **own sources** of its partner (repeater drives and neighbour
 inputs, :mod:`bss1.rtl.l1_fabric`), not the partner's full value, so an event crosses at most one
 crossbar switch between two repeaters.

@@ -1,7 +1,7 @@
 """The layer-1 fabric of one HICANN: 64 HLines, 256 VLines, 6 repeater blocks, 2 crossbars,
 4 synapse-switch blocks and the neighbour ports (spec hicann-digital.md §2, §3, §11.1).
 
-Line model (lead's decision, DESIGN decision 1). Every line carries ``(valid, addr)`` per core
+Line model (DESIGN decision 1). Every line carries ``(valid, addr)`` per core
 cycle. Its **own sources** are the inward drive of its own repeater (:mod:`bss1.rtl.repeater`;
 this covers forwarding, test-port playback and the sending repeaters) and the neighbour chip's
 repeater driving into it at the opposite edge (a neighbour port ``*_i``). A line's value is the OR
