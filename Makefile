@@ -21,6 +21,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/hicann_rtl.py
+	$(PY) bench/hostarq.py
 
 clean:
 	rm -rf build $(VENV)
