@@ -23,7 +23,22 @@ from .hostarq import (ArqEngine, ArqError, ArqParams, ArqStats, DATA_PORT, FCP_P
                        RESET_PORT, RESET_TIMEOUT_S, ResetTimeoutError, SettingsMismatchError,
                        _pack_words, check_app_ptype, decode_text, encode_text)
 
-__all__ = ["HostArqClient", "FpgaArqEndpoint"]
+__all__ = ["HostArqClient", "FpgaArqEndpoint", "bind_udp"]
+
+
+def bind_udp(host: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket bound to (host, port) with a 4 MiB receive buffer."""
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port {port!r} out of range 0..65535")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        s.bind((host, port))
+        s.setblocking(False)
+    except OSError:
+        s.close()
+        raise
+    return s
 
 class _Endpoint:
     """Shared machinery: one worker thread around a selector, a lock, a TX backlog."""
@@ -394,13 +409,7 @@ class FpgaArqEndpoint(_Endpoint):
 
     @staticmethod
     def _bind(host: str, port: int) -> socket.socket:
-        if not isinstance(port, int) or not 0 <= port <= 65535:
-            raise ValueError(f"port {port!r} out of range 0..65535")
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        s.bind((host, port))
-        s.setblocking(False)
-        return s
+        return bind_udp(host, port)
 
     @property
     def data_port(self) -> int:

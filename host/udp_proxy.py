@@ -39,6 +39,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from .hostarq_udp import bind_udp
+
 __all__ = ["FaultConfig", "ProxyCounters", "FaultyUdpProxy"]
 
 
@@ -118,13 +120,8 @@ class FaultyUdpProxy:
         self._thread: threading.Thread | None = None
 
     def _bind(self, host: str, port: int) -> socket.socket:
-        if not isinstance(port, int) or not 0 <= port <= 65535:
-            raise ValueError(f"port {port!r} out of range 0..65535")
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = bind_udp(host, port)
         self._socks.append(s)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        s.bind((host, port))
-        s.setblocking(False)
         return s
 
     @property
