@@ -190,17 +190,20 @@ class _Endpoint:
         with self._lock:
             return not self._backlog and self.engine.in_flight == 0
 
-    def wait_sent(self, timeout: float) -> bool:
-        """Wait until every queued frame is acknowledged; False on timeout."""
+    def _wait_for(self, pred, timeout: float) -> bool:
         end = time.monotonic() + timeout
         with self._cond:
-            while self._backlog or self.engine.in_flight:
+            while not pred():
                 self._check_usable()
                 left = end - time.monotonic()
                 if left <= 0:
                     return False
                 self._cond.wait(min(left, 0.05))
         return True
+
+    def wait_sent(self, timeout: float) -> bool:
+        """Wait until every queued frame is acknowledged; False on timeout."""
+        return self._wait_for(lambda: not self._backlog and not self.engine.in_flight, timeout)
 
     def _shutdown(self, sockets) -> None:
         with self._lock:
@@ -282,16 +285,6 @@ class HostArqClient(_Endpoint):
                 self._queues[ptype].append(words)
             self._cond.notify_all()
 
-    def _wait_for(self, pred, timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        with self._cond:
-            while not pred():
-                self._check_usable()
-                left = end - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(min(left, 0.05))
-        return True
 
     def connect(self, reset: bool = True, reset_timeout: float = RESET_TIMEOUT_S,
                 loopback_timeout: float = LOOPBACK_TIMEOUT_S) -> "HostArqClient":

@@ -17,7 +17,7 @@ from typing import Callable, Mapping, NamedTuple
 
 from bss1.models import coords
 from bss1.rtl.registers import (DRIVER_CONFIG_BOTTOM, DRIVER_CONFIG_TOP, DRIVER_DECODER,
-                                DRIVER_GMAX, SYNAPSE_CONTROLLER)
+                                DRIVER_GMAX, DRIVER_SRAMS as _SRAMS, SYNAPSE_CONTROLLER)
 
 __all__ = ["RowConfig", "SynapseDriverConfig", "DriverSramWrite", "MODES", "driver_controller",
            "driver_sram_addresses", "encode_synapse_driver", "decode_synapse_driver"]
@@ -27,7 +27,6 @@ MODES = {
     "l1": (1, 1, 0), "l1_mirror": (1, 1, 1), "mirror": (1, 0, 1), "mirror_only": (0, 0, 1),
     "listen": (1, 0, 0), "disable": (0, 0, 0),
 }
-_SRAMS = ("drv_config", "drv_decoder", "drv_gmax")
 
 
 def _bit(what: str, value) -> int:

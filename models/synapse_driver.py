@@ -28,15 +28,14 @@ from __future__ import annotations
 
 from bss1.models import coords
 from bss1.rtl.regmap import RegisterMapError
-from bss1.rtl.registers import (DRIVER_CONFIG_BOTTOM, DRIVER_DECODER, HICANN_MAP,
-                                SYNAPSE_CONTROLLER)
+from bss1.rtl.registers import (DRIVER_CONFIG_BOTTOM, DRIVER_DECODER, DRIVER_SRAMS as _SRAMS,
+                                HICANN_MAP, SYNAPSE_CONTROLLER)
 
 __all__ = ["SynapseDriverModel", "CONTROLLERS", "DriverState"]
 
 #: Controller names (= HICANN_MAP tag-1 instances) and the driver lines they serve.
 CONTROLLERS = {"synapse_controller_top": range(0, 112),
                "synapse_controller_bottom": range(112, 224)}
-_SRAMS = ("drv_config", "drv_decoder", "drv_gmax")
 _CTRL = SYNAPSE_CONTROLLER.reg("ctrl")
 _CNFG = SYNAPSE_CONTROLLER.reg("cnfg")
 _T_READ = SYNAPSE_CONTROLLER.reg("timing_read")

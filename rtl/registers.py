@@ -12,7 +12,7 @@ from .regmap import AddressMap, BlockInstance, BlockType, Register, fields
 
 __all__ = ["HICANN_MAP", "CROSSBAR", "REPEATER_BLOCK_H", "REPEATER_BLOCK_V", "NEURON_CONTROL",
            "NEURON_BUILDER", "SYNAPSE_SWITCH", "SYNAPSE_CONTROLLER", "FG_CONTROLLER", "DNC_IF",
-           "SPL1_CONTROL", "CONFIG_PACKET", "REPEATER", "NB_ENTRY", "SRAM_TIMING_READ",
+           "SPL1_CONTROL", "CONFIG_PACKET", "DRIVER_SRAMS", "REPEATER", "NB_ENTRY", "SRAM_TIMING_READ",
            "SRAM_TIMING_SETUP_WRITE"]
 
 # -- shared pieces -------------------------------------------------------------------------------
@@ -148,6 +148,9 @@ SYNAPSE_CONTROLLER = BlockType("synapse_controller", (
     Register("syncorr", 0x4400, 32, fields(("flags", 0, 32)), count=2, access="r"),
     Register("synrst", 0x4500, 32, fields(("mask", 0, 32))),
 ), doc="synapse (STDP) controller with the synapse-driver SRAMs, spec §4.4, §6")
+
+# The three driver SRAMs of the synapse controller, in bank order (§4.4).
+DRIVER_SRAMS = ("drv_config", "drv_decoder", "drv_gmax")
 
 # Driver SRAM bytes (§4.4). HW-bottom row = even R, HW-top row = odd R of a driver.
 DRIVER_CONFIG_BOTTOM = Register("drv_config_bottom", 0, 8, fields(

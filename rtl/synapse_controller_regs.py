@@ -60,7 +60,7 @@ from amaranth.lib.wiring import In, Out
 from bss1.models import coords
 
 from .bus import BusSignature, register_hit, slave_access
-from .registers import (DRIVER_CONFIG_BOTTOM, DRIVER_DECODER, SYNAPSE_CONTROLLER)
+from .registers import DRIVER_CONFIG_BOTTOM, DRIVER_DECODER, DRIVER_SRAMS, SYNAPSE_CONTROLLER
 
 __all__ = ["DriverSetting", "SynapseControllerRegs", "DRIVER_SRAMS", "CNFG_RESET",
            "TIMING_READ_RESET", "TIMING_SETUP_WRITE_RESET", "HALVES", "half_lines",
@@ -70,7 +70,6 @@ HALVES = ("top", "bottom")
 DRIVERS_PER_HALF = 112
 
 #: The three driver SRAMs in memory-bank order.
-DRIVER_SRAMS = ("drv_config", "drv_decoder", "drv_gmax")
 
 _CTRL = SYNAPSE_CONTROLLER.reg("ctrl")
 _CNFG = SYNAPSE_CONTROLLER.reg("cnfg")

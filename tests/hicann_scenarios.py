@@ -18,7 +18,7 @@ from bss1.models import coords
 from bss1.rtl.l1 import (N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, L1Event,
                          Strobe)
 from bss1.rtl.cocotb_util import pack
-from bss1.rtl.registers import HICANN_MAP
+from bss1.rtl.registers import DRIVER_SRAMS, HICANN_MAP
 from bss1.rtl.stub_analog import FireCommand
 
 # Blocks with gateware, and registers that are not plain storage (their read is something else).
@@ -29,7 +29,7 @@ _IMPLEMENTED = ("crossbar_left", "crossbar_right", "synapse_switch_top_left",
                 "repeater_bottom_right", "neuron_control", "neuron_builder",
                 "synapse_controller_top", "synapse_controller_bottom")
 _NOT_STORAGE = {"testport", "config", "status", "synout", "syncorr"}
-_TWO_ACCESS = {"drv_config", "drv_decoder", "drv_gmax"}
+_TWO_ACCESS = set(DRIVER_SRAMS)
 
 
 def random_register_writes(rng: random.Random, fraction: float = 1.0, min_per_block: int = 4):

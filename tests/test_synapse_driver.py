@@ -16,6 +16,7 @@ from bss1.rtl.l1 import L1Event, Strobe
 from bss1.rtl.registers import HICANN_MAP
 from bss1.rtl.registers import SYNAPSE_CONTROLLER as SC
 from bss1.rtl.synapse_driver import SynapseDriverBank
+from hicann_scenarios import random_driver
 
 CTLS = ("synapse_controller_top", "synapse_controller_bottom")
 T_READ, T_SW = SC.reg("timing_read"), SC.reg("timing_setup_write")
@@ -126,13 +127,6 @@ def cfg(mode, rows=((0, 0), (0, 0))):
                                      RowConfig(decoder=rows[1]))).with_mode(mode)
 
 
-def random_config(rng):
-    def row():
-        return RowConfig((rng.getrandbits(1), rng.getrandbits(1)), rng.randrange(4),
-                         (rng.randrange(16), rng.randrange(16)),
-                         (rng.randrange(4), rng.randrange(4)))
-    return SynapseDriverConfig(*(rng.getrandbits(1) for _ in range(5)), rng.randrange(8),
-                               (row(), row()))
 
 
 def test_set_get_roundtrip_through_bus():
@@ -141,7 +135,7 @@ def test_set_get_roundtrip_through_bus():
     rng = random.Random(5)
     lines = [0, 1, 110, 111, 112, 113, 222, 223] + rng.sample(range(2, 110), 3) + \
         rng.sample(range(114, 222), 3)
-    cfgs = {line: random_config(rng) for line in lines}
+    cfgs = {line: random_driver(rng) for line in lines}
     model = SynapseDriverModel()
 
     async def body(b, ctx, out):
@@ -304,7 +298,7 @@ def test_rtl_matches_model_random(seed):
     weights = [3, 3, 3, 1, 2, 1]
 
     def rcfg():
-        c = random_config(rng).with_mode(rng.choices(modes, weights)[0])
+        c = random_driver(rng).with_mode(rng.choices(modes, weights)[0])
         if rng.random() < 0.1:
             c = SynapseDriverConfig(enable=1, locin=1, connect_neighbor=1, rows=c.rows)
         return c

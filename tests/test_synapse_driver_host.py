@@ -10,15 +10,9 @@ from bss1.host.synapse_driver import (MODES, RowConfig, SynapseDriverConfig,
                                       encode_synapse_driver)
 from bss1.models import coords
 from bss1.rtl.registers import SYNAPSE_CONTROLLER as SC
+from hicann_scenarios import random_driver
 
 
-def random_config(rng):
-    def row():
-        return RowConfig((rng.getrandbits(1), rng.getrandbits(1)), rng.randrange(4),
-                         (rng.randrange(16), rng.randrange(16)),
-                         (rng.randrange(4), rng.randrange(4)))
-    return SynapseDriverConfig(*(rng.getrandbits(1) for _ in range(5)), rng.randrange(8),
-                               (row(), row()))
 
 
 def test_golden_bytes_top_right_driver():
@@ -61,7 +55,7 @@ def test_golden_rows_and_lanes_of_all_quadrants():
 def test_roundtrip_all_lines():
     rng = random.Random(3)
     for line in range(224):
-        cfg = random_config(rng)
+        cfg = random_driver(rng)
         words = {}
         for w in encode_synapse_driver(line, cfg):
             assert w.word >> (8 * (1 - w.lane)) & 0xFF == 0      # other lane written as 0

@@ -10,14 +10,13 @@ from amaranth.sim import Simulator
 from bss1.models import coords
 from bss1.models.synapse_driver import SynapseDriverModel
 from bss1.rtl.regmap import RegisterMapError
-from bss1.rtl.registers import SYNAPSE_CONTROLLER as SC
+from bss1.rtl.registers import DRIVER_SRAMS as SRAMS, SYNAPSE_CONTROLLER as SC
 from bss1.rtl.synapse_controller_regs import (CNFG_RESET, SynapseControllerRegs,
                                               TIMING_READ_RESET, TIMING_SETUP_WRITE_RESET,
                                               half_lines, sram_read_cost, sram_write_cost)
 
 T_READ, T_SW = SC.reg("timing_read"), SC.reg("timing_setup_write")
 CTRL, CNFG, STATUS = SC.reg("ctrl"), SC.reg("cnfg"), SC.reg("status")
-SRAMS = ("drv_config", "drv_decoder", "drv_gmax")
 
 
 class Bench:
