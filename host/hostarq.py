@@ -23,11 +23,18 @@ Emulator choices (where the spec leaves room or the real system differs):
   §1.9 asks) and sent at once when ``ack_every`` frames are unacknowledged, so a burst does not
   wait for the timer. Duplicates and out-of-window frames schedule a re-ACK (§1.9).
 * ``rto_max_s`` switches on the optional RTT estimator of §1.7 (avg += err/8,
-  dev += (|err| - dev)/4, RTO = clamp(avg + 4 dev, rto_s, rto_max_s)), sampled from frames acked
-  after one transmission, plus Karn's back-off (the RTO doubles up to ``rto_max_s`` after a
-  timeout; without it a resend storm starves the estimator of samples). Off by default (fixed
-  756 us as in the FCP bitfile); emulated links in one Python process need it, because thread
-  hand-offs there take longer than 756 us.
+  dev += (|err| - dev)/4, RTO = clamp(avg + 4 dev, rto_s, rto_max_s)) plus Karn's back-off (the
+  RTO doubles up to ``rto_max_s`` after a timeout). Off by default (fixed 756 us as in the FCP
+  bitfile); emulated links in one Python process need it, because thread hand-offs there take
+  longer than 756 us. In estimator mode two further rules keep one lost frame from costing a
+  window of resends (with fixed timers every frame queued behind the hole times out as well,
+  because the cumulative ACK cannot report frames the receiver buffered):
+  an RTT sample is taken only when an ACK releases frames of which none was ever resent, and
+  only from the newest of them (a frame released when a hole fills has waited for the hole, so
+  its delay is no round-trip time); a timeout resends only the oldest unacknowledged frame and
+  restarts the timers of the others (RFC 6298 §5.4-5.6), and while such a recovery is open an
+  ACK that releases frames but not all of them resends the next oldest at once (a partial ACK,
+  as in NewReno). The fixed-RTO mode keeps §1.7's per-frame schedule.
 * The host's optional slow start (§1.8a) is not modelled: the window is 128 frames from the start.
 * HostARQ has no checksum: bit flips in the payload, or in SEQ/ACK bits that stay in range, cannot
   be detected here (on a real link the UDP checksum drops such datagrams).
@@ -315,6 +322,7 @@ class ArqEngine:
         self.rto = self.params.rto_s
         self._rtt_avg: float | None = None
         self._rtt_dev = 0.0
+        self._recover: int | None = None     # estimator mode: tx_high when a timeout resent
 
     # -- state ------------------------------------------------------------------------------
     @property
@@ -381,26 +389,42 @@ class ArqEngine:
         """Retransmit due frames (§1.7) and send a due pure ACK (§1.6)."""
         now = self.clock()
         p = self.params
-        seq = self.tx_low
-        resent = False
-        for _ in range(self.in_flight):
-            e = self._tx[seq]
-            if now >= e.t_next:
-                resent = True
-                if e.ntrans >= p.max_transmissions:
-                    raise MaxResendsError(
-                        f"frame SEQ {seq} (PTYPE {e.ptype:#06x}) unacknowledged after "
-                        f"{e.ntrans} transmissions (limit {p.max_transmissions})")
-                e.ntrans += 1
-                e.t_next = now + self.rto
-                self._emit(seq, e)
-                self.stats.frames_resent += 1
-                self.stats.bytes_resent += 12 + 8 * e.n
-            seq = (seq + 1) % p.modulus
-        if resent and p.rto_max_s is not None:      # Karn's back-off (estimator mode only)
-            self.rto = min(2 * self.rto, p.rto_max_s)
+        if p.rto_max_s is not None:
+            self._tick_estimator(now)
+        else:
+            seq = self.tx_low
+            for _ in range(self.in_flight):
+                e = self._tx[seq]
+                if now >= e.t_next:
+                    self._resend(seq, e, now)
+                seq = (seq + 1) % p.modulus
         if self._ack_due is not None and now >= self._ack_due:
             self._emit_ack()
+
+    def _resend(self, seq: int, e: _TxEntry, now: float) -> None:
+        p = self.params
+        if e.ntrans >= p.max_transmissions:
+            raise MaxResendsError(
+                f"frame SEQ {seq} (PTYPE {e.ptype:#06x}) unacknowledged after "
+                f"{e.ntrans} transmissions (limit {p.max_transmissions})")
+        e.ntrans += 1
+        e.t_next = now + self.rto
+        self._emit(seq, e)
+        self.stats.frames_resent += 1
+        self.stats.bytes_resent += 12 + 8 * e.n
+
+    def _tick_estimator(self, now: float) -> None:
+        """Timeout in estimator mode: resend the oldest frame only, back off (Karn), restart
+        the other timers."""
+        if not self.in_flight:
+            return
+        if min(e.t_next for e in self._tx.values()) > now:
+            return
+        self.rto = min(2 * self.rto, self.params.rto_max_s)
+        self._resend(self.tx_low, self._tx[self.tx_low], now)
+        for e in self._tx.values():
+            e.t_next = max(e.t_next, now + self.rto)
+        self._recover = self.tx_high
 
     # -- receiving --------------------------------------------------------------------------
     def receive(self, data: bytes) -> list[tuple[int, tuple]]:
@@ -432,15 +456,27 @@ class ArqEngine:
         if (r - self.tx_low) % m < self.in_flight:     # r in [low, high-1]
             seq = self.tx_low
             end = (r + 1) % m
-            sample = None
+            clean = True
+            newest = None
             while seq != end:
                 e = self._tx.pop(seq)
-                if e.ntrans == 1:
-                    sample = e.t_first
+                clean = clean and e.ntrans == 1
+                newest = e
                 seq = (seq + 1) % m
             self.tx_low = end
-            if sample is not None and self.params.rto_max_s is not None:
-                self._rtt_sample(self.clock() - sample)
+            if self.params.rto_max_s is None:
+                return
+            if clean and self._recover is None:
+                self._rtt_sample(self.clock() - newest.t_first)
+            if self._recover is not None:
+                if self.in_flight and (self._recover - end) % m <= self.in_flight \
+                        and end != self._recover:
+                    now = self.clock()                  # partial ACK: next hole at once,
+                    e = self._tx[end]                   # unless it may still be on its way
+                    if now - e.t_first >= (self._rtt_avg or self.params.rto_s):
+                        self._resend(end, e, now)
+                else:
+                    self._recover = None
 
     def _rtt_sample(self, rtt: float) -> None:
         """Optional RTT estimator of §1.7 (Jacobson's, gains 1/8 and 1/4)."""

@@ -352,3 +352,45 @@ def test_stale_ack_after_window_jump_is_a_false_ack():
     a.receive(stale)
     assert stale == encode_ack(255)
     assert (a.tx_low, a.in_flight, b.rx_low, b.stats.delivered) == (0, 0, 128, 128)
+
+
+def test_estimator_mode_resends_oldest_then_partial_acks():
+    """Estimator mode: a timeout resends the oldest frame only (the cumulative ACK cannot say
+    which later frames arrived); a partial ACK resends the next hole at once."""
+    params = ArqParams(rto_max_s=10e-3)
+    clock, a, b = pair(params)
+    for i in range(10):
+        a.send(APP, [i])
+    frames, _ = datas(a)
+    feed(b, [f for f in frames if f.seq not in (2, 5)])
+    clock.t = 500e-6
+    b.tick()
+    a.receive(b.take_output()[0])           # ACK 1: clean release, RTT sample 0.5 ms
+    assert a.tx_low == 2 and a.rto == pytest.approx(1.5e-3)
+    clock.t = 755e-6
+    a.tick()
+    assert datas(a) == ([], [])
+    clock.t = 756e-6                        # timers set at sending (RTO then 756 us) expire
+    a.tick()
+    resent, _ = datas(a)
+    assert [f.seq for f in resent] == [2]   # only the oldest; RTO backed off
+    assert a.rto == pytest.approx(3e-3) and a.stats.frames_resent == 1
+    assert [w[0] for _, w in feed(b, resent)] == [2, 3, 4]
+    b.tick()
+    clock.t += 500e-6
+    b.tick()
+    a.receive(b.take_output()[0])           # ACK 4: partial, frame 5 resent at once
+    resent, _ = datas(a)
+    assert [f.seq for f in resent] == [5] and a.rto == pytest.approx(3e-3)
+    assert [w[0] for _, w in feed(b, resent)] == [5, 6, 7, 8, 9]
+    clock.t += 500e-6
+    b.tick()
+    a.receive(b.take_output()[0])           # ACK 9: everything, no sample (resent frames)
+    assert a.in_flight == 0 and a.rto == pytest.approx(3e-3)
+    assert a.stats.frames_resent == 2 and b.stats.delivered == 10
+    a.send(APP, [10])
+    feed(b, datas(a)[0])
+    clock.t += 1e-3
+    b.tick()
+    a.receive(b.take_output()[0])           # clean sample again: 1 ms
+    assert a.rto < 3e-3
