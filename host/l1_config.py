@@ -14,8 +14,8 @@ from ..models import coords
 from ..rtl.registers import (CROSSBAR_NAMES, HICANN_MAP, REPEATER, SYNAPSE_SWITCH_NAMES)
 
 __all__ = ["RepeaterMode", "Direction", "repeater_byte", "repeater_write", "crossbar_row_write",
-           "synapse_switch_row_write", "repeater_block_config_write", "testport_entry_addresses",
-           "Write"]
+           "crossbar_side_row_write", "synapse_switch_row_write", "repeater_block_config_write",
+           "testport_entry_addresses", "Write"]
 
 Write = tuple[int, int, int]   # (tag, address, data)
 
@@ -83,23 +83,35 @@ def testport_entry_addresses(block: str, port: int, entry: int) -> tuple[int, in
     return a, a + 1
 
 
+def crossbar_side_row_write(hline: int, side: str, vlines: list[int]) -> Write:
+    """The crossbar row word of ``side`` for HLine ``hline`` closing exactly ``vlines`` (all on
+    that side)."""
+    if side not in ("left", "right"):
+        raise ValueError(f"side {side!r} not 'left' or 'right'")
+    row = 63 - coords._hline(hline)
+    word = 0
+    for v in vlines:
+        s, r, bit = coords.crossbar_switch(v, hline)
+        if s != side:
+            raise ValueError(f"VLine {v!r} is not on the {side} side of the crossbar of HLine "
+                             f"{hline}")
+        assert r == row
+        word |= 1 << bit
+    inst = HICANN_MAP[CROSSBAR_NAMES[side]]
+    return inst.tag, inst.address("row", row), word
+
+
 def crossbar_row_write(hline: int, vlines: list[int]) -> list[Write]:
     """Close exactly the switches between ``hline`` and ``vlines`` (others of the row open).
 
-    Returns one write per side whose row is touched (both sides are always written, so that a
-    previous setting of the row is cleared).
+    Returns one write per side (both sides are always written, so that a previous setting of the
+    row is cleared).
     """
-    bits = {"left": 0, "right": 0}
-    row = 63 - coords._hline(hline)
     for v in vlines:
-        side, r, bit = coords.crossbar_switch(v, hline)
-        assert r == row
-        bits[side] |= 1 << bit
-    out = []
-    for side in ("left", "right"):
-        inst = HICANN_MAP[CROSSBAR_NAMES[side]]
-        out.append((inst.tag, inst.address("row", row), bits[side]))
-    return out
+        coords.crossbar_switch(v, hline)
+    return [crossbar_side_row_write(hline, side,
+                                    [v for v in vlines if (v < 128) == (side == "left")])
+            for side in ("left", "right")]
 
 
 def synapse_switch_row_write(side: str, line: int, vlines: list[int]) -> Write:

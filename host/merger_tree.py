@@ -168,6 +168,31 @@ class MergerTree:
             "dnc_enable_slow": _NC.reg("dnc_enable_slow").encode(enable=d_en, slow=d_slow),
         }
 
+    @classmethod
+    def from_registers(cls, words: dict[str, int]) -> "MergerTree":
+        """Inverse of :meth:`registers` (a merger with enable set is MERGE whatever its select)."""
+        f = {name: _NC.reg(name).decode(words[name]) for name in (
+            "merger_enable", "merger_select", "merger_slow", "dnc_loopback_select",
+            "dnc_enable_slow")}
+
+        def config(enable, select, slow, bit):
+            mode = (MergerMode.MERGE if enable >> bit & 1 else
+                    MergerMode.LEFT_ONLY if select >> bit & 1 else MergerMode.RIGHT_ONLY)
+            return MergerConfig(mode, bool(slow >> bit & 1))
+        t = cls()
+        for m in _TREE:
+            t.configs[m] = config(f["merger_enable"]["mergers"], f["merger_select"]["mergers"],
+                                  f["merger_slow"]["mergers"], m.hw_bit)
+        for d in _DNC:
+            t.configs[d] = config(f["dnc_enable_slow"]["enable"],
+                                  f["dnc_loopback_select"]["select"],
+                                  f["dnc_enable_slow"]["slow"], d.hw_bit)
+        lb = f["dnc_loopback_select"]["loopback"]
+        for target in range(8):
+            if lb >> sw_to_hw8(target) & 1:
+                t.set_loopback(target)
+        return t
+
     def writes(self) -> list[tuple[int, int]]:
         """``[(local address, word), ...]`` for the neuron-control block."""
         return [(_NC.reg(name).address(), word) for name, word in self.registers().items()]
