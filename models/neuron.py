@@ -121,7 +121,7 @@ class CurrentStimulus:
             raise ValueError(f"current stimulus length {vals.size} out of range 1..{STIM_ENTRIES}")
         bad = vals[~((vals >= 0) & (vals <= I_MAX))]
         if bad.size:
-            raise ValueError(f"current stimulus value {bad[0]!r} A out of range 0..{I_MAX} A")
+            raise ValueError(f"current stimulus value {float(bad[0])!r} A out of range 0..{I_MAX} A")
         _check_positive_int("pulselength", self.pulselength, 0)
         _check_positive_int("clock_div", self.clock_div, 1)
         object.__setattr__(self, "values", tuple(float(v) for v in vals))
@@ -545,8 +545,8 @@ class NeuronArray:
         self.cycle = c1
         if rec.size:
             self._trace.append(((c0 * self.substeps + np.arange(n_steps)) * self.dt, rec_out))
-        steps = np.concatenate(total_step)
-        nrn = np.concatenate(total_nrn)
+        steps = np.concatenate(total_step) if total_step else np.zeros(0, np.int64)
+        nrn = np.concatenate(total_nrn) if total_nrn else np.zeros(0, np.int64)
         return Spikes(cycle=steps // self.substeps + self.delay_cycles,
                       time=(steps + 1) * self.dt, denmem=self.firing_denmem[nrn], neuron=nrn)
 
