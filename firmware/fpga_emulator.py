@@ -1,159 +1,172 @@
-"""Emulated wafer-module FPGA, first slice: FPGACONFIG and the HICANN configuration path.
+"""Emulated wafer-module FPGA: HostARQ endpoint, FPGACONFIG, HICANN configuration path,
+playback / trace experiments, JTAG, soft reset.
 
-Spec: spec/host-stack.md §2.1 (application packet types), §2.2 (FPGACONFIG echo), §2.5 (HICANN
-configuration path), §2.7 (soft-reset word), §1.9 (emulator guidance for the transport).
+Spec: spec/host-stack.md §2.1 (application packet types), §2.2 (FPGACONFIG echo), §2.3 / §2.4
+(playback and trace, in :mod:`bss1.firmware.experiment`), §2.5 (HICANN configuration path), §2.6
+(JTAG, in :mod:`bss1.firmware.jtag`), §2.7 (soft-reset word on UDP 1801), §2.8 (system time and
+experiment trigger), §1.9 (emulator guidance for the transport).
 
 * :class:`FpgaEmulator` serves one HostARQ link (:class:`~bss1.host.hostarq_udp.FpgaArqEndpoint`)
   on 127.0.0.1 and owns 8 HICANNs, each a :class:`~bss1.models.hicann.HicannModel` behind the
-  chip-side ARQ twin :class:`~bss1.models.config_arq.ConfigInterfaceModel`.
-* :class:`HostHicannLink` is the host side of §2.5: it writes and reads HICANN registers by
-  (HICANN index, tag, address) over a connected :class:`~bss1.host.hostarq_udp.HostArqClient`.
+  chip-side ARQ twin :class:`~bss1.models.config_arq.ConfigInterfaceModel`, with a
+  :class:`~bss1.firmware.experiment.HicannL2Port` for its layer-2 link.
+* The host side of §2.5 (entry format, :class:`HostHicannLink`) lives in
+  :mod:`bss1.host.hicann_link` and is re-exported here.
 
 Where the HICANN-ARQ runs (§2.5). The host does *not* speak the per-HICANN ARQ: its HICANNCONFIG
 entries carry (DNC, HICANN, tag, write, address, data) with no sequence numbers, and responses come
-back with the same addressing, demultiplexed by the host into queues (dnc<<4)|(hicann<<1)|tag. The
-sequence-numbered 64-bit FPGA<->HICANN packets ([63:62] tag, [61] seq-valid, [60:55] seq, [54:49]
-ack, ...) exist only between the FPGA and the chip. So the emulator runs, per HICANN, the FPGA's
-side of that ARQ (:class:`~bss1.models.config_arq.HostArq`, window 16, modulus 64) against the
-chip's twin; the host link only builds and parses entries. Acknowledgements and ack-only packets end
-in the FPGA; only read responses travel to the host.
+back with the same addressing. The sequence-numbered FPGA<->HICANN packets exist only between the
+FPGA and the chip, so the emulator runs, per HICANN, the FPGA's side of that ARQ
+(:class:`~bss1.models.config_arq.HostArq`, window 16, modulus 64) against the chip's twin.
 
 Choices where the spec is silent (each is tested):
 
 * Entries with bits 58:50 set, DNC != 0 (one DNC per FPGA here), or a HICANN index the emulator
   does not have are dropped and counted (``malformed_entries`` / ``bad_hicann_entries``); the rest
-  of their frame is processed.
-* A read entry without data bit 31 is still a read (the chip ignores the data field of reads).
+  of their frame is processed. A read entry without data bit 31 is still a read.
 * The FPGA<->chip channel is lossless and instantaneous; each frame's exchange is run to
-  completion on a virtual clock (``arq_now``, one unit per round) before the responses are sent.
-  ARQ retransmission timeout: ``TIMEOUT_DEFAULT`` units (the Virtex-5 timer values 0xC8/0x32 of
-  §2.5 have no stated unit).
+  completion on a virtual clock (``arq_now``) before the responses are sent.
 * Response entries keep bit 48 (write) = 0 and carry address and read data in [47:0].
-* FPGACONFIG words with LEN != 1 or undefined bits set are counted in ``malformed_frames`` and not
-  echoed (the host then times out, which points at the bad word).
-* FPGADEBUG bit 0 (HICANN-ARQ loopback): while set, HICANNCONFIG entries bypass the chips and every
-  well-formed entry is sent back unchanged (our reading of "loopback"; the spec gives no detail).
-* Systime/experiment state follows the trigger bits: a "prime" arms, a "start" without
-  listen-global runs; with listen-global the FPGA stays armed (the master trigger is not emulated).
+* Malformed packets are dropped and counted per reason in ``malformed`` (``fpgaconfig``,
+  ``fpgadebug``, ``playback``, ``jtag``, ``soft_reset``, ``unknown_ptype``, ``experiment_busy``);
+  FPGACONFIG words with LEN != 1 or undefined bits are not echoed (the host then times out).
+* FPGADEBUG: bit 0 = HICANN-ARQ loopback (every well-formed HICANNCONFIG entry comes back
+  unchanged, bypassing the chips); bits 15:8 = the FPGA's trace address filter per HICANN port
+  (bit 8 + p set: events of HICANN port p with L1 address 0 are not recorded, HALbe's filter value
+  0x1C0 for ``drop_bg``; clear: 0x1FF, pass all). The spec names the filter but not how it is
+  written; this word is the emulator's choice. Other bits are malformed.
+* Trigger (§2.2/§2.8): a "prime" arms; a "start" without listen-global runs (with listen-global the
+  FPGA stays armed: the master trigger is not emulated). Starting the systime counter sets the
+  system time to 0; starting an experiment runs the buffered playback program from the next FPGA
+  counter wrap (on its own thread); without a complete program nothing runs
+  (``experiments_without_program``). The system time only advances while experiments run.
+* Trace read-out: the end item's start-trace-read sends the trace at once (FPGATRACE frames of
+  <= 180 words, the last ending with the end-of-trace word); without it the trace is kept until an
+  FPGACONFIG word with bit 26, which sends it (or only the end-of-trace word if none is kept).
+* The playback buffering acknowledgement is one FPGAPLAYBACK word: the program length in 64-bit
+  words (non-zero), sent when the end-of-program marker has arrived.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import logging
+import socket
 import threading
 import time
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
-from ..host.hostarq import ArqParams
-from ..host.hostarq_udp import FpgaArqEndpoint, HostArqClient
+from ..host.hicann_link import (MAX_ENTRIES_PER_FRAME, N_HICANNS, READ_TIMEOUT_S, HicannEntry,
+                                HicannLinkError, HostHicannLink, decode_entry, encode_entry,
+                                response_entry)
+from ..host.hostarq import DATA_PORT, RESET_PORT, ArqParams, LinkClosedError
+from ..host.hostarq_udp import FpgaArqEndpoint, bind_udp
 from ..models.config_arq import ArqProtocolError, ConfigInterfaceModel, HostArq
 from ..models.hicann import HicannModel
-from ..rtl.config.packet import READ_MARK, check_addr, check_data, check_tag
-from .formats import FormatError, FpgaConfig, PacketType, TriggerCommand
+from ..rtl.registers import HICANN_MAP
+from .experiment import ExperimentResult, HicannL2Port, PlaybackMemory, run_experiment
+from .formats import TRACE_END_WORD, FormatError, FpgaConfig, PacketType, TriggerCommand
+from .jtag import JtagError, decode_jtag_request, encode_jtag_response, fpga_chain
 
-__all__ = ["N_HICANNS", "MAX_ENTRIES_PER_FRAME", "HicannEntry", "encode_entry", "decode_entry",
-           "response_entry", "HicannLinkError", "FpgaEmulator", "HostHicannLink",
-           "build_parser", "main"]
+__all__ = ["N_HICANNS", "MAX_ENTRIES_PER_FRAME", "READ_TIMEOUT_S", "SOFT_RESET_PORT",
+           "SOFT_RESET_MAGIC", "HicannEntry", "encode_entry", "decode_entry", "response_entry",
+           "HicannLinkError", "FpgaEmulator", "HostHicannLink", "build_parser", "add_cli",
+           "serve", "main"]
 
-N_HICANNS = 8                   # HICANNs behind one wafer-module FPGA (one DNC)
-MAX_ENTRIES_PER_FRAME = 180     # §2.5: up to 180 entries per HICANNCONFIG frame
-READ_TIMEOUT_S = 20.0           # §2.5: host read timeout (floating-gate programming is slow)
-_RESERVED_MASK = ((1 << 9) - 1) << 50   # bits 58:50 must be 0
+SOFT_RESET_PORT = 1801          # §2.7
+SOFT_RESET_MAGIC = 0x55000000   # §2.7: 0x55000000 | reset bits 4:0
 _ARQ_ROUNDS_BASE = 1000         # bound on FPGA<->chip exchange rounds per frame (plus per entry)
+_DEBUG_BITS = 0xFF01            # FPGADEBUG: loopback (bit 0), address-0 filter (bits 15:8)
+_SPL1 = HICANN_MAP["spl1_control"]
 
-
-# -- §2.5 entry format -------------------------------------------------------------------------
-class HicannEntry(NamedTuple):
-    """One decoded HICANNCONFIG entry (host request or FPGA response)."""
-
-    dnc: int
-    hicann: int
-    tag: int
-    write: int
-    addr: int
-    data: int
-
-
-def encode_entry(hicann: int, tag: int, write: bool, addr: int, data: int, dnc: int = 0) -> int:
-    """Host request entry: [63:62] DNC, [61:59] HICANN, [49] tag, [48] write, [47:32] address,
-    [31:0] data (reads: pass ``READ_MARK``)."""
-    if not isinstance(dnc, int) or not 0 <= dnc <= 3:
-        raise ValueError(f"DNC index {dnc!r} out of range 0..3")
-    if not isinstance(hicann, int) or not 0 <= hicann <= 7:
-        raise ValueError(f"HICANN index {hicann!r} out of range 0..7")
-    check_tag(tag), check_addr(addr), check_data(data)
-    return (dnc << 62) | (hicann << 59) | (tag << 49) | (int(bool(write)) << 48) | \
-        (addr << 32) | data
-
-
-def response_entry(hicann: int, tag: int, addr: int, data: int, dnc: int = 0) -> int:
-    """FPGA response entry: same addressing, write = 0, address and read data in [47:0]."""
-    return encode_entry(hicann, tag, False, addr, data, dnc)
-
-
-def decode_entry(word: int) -> HicannEntry:
-    """Split an entry; raises ValueError for non-64-bit values or reserved bits 58:50 set."""
-    if isinstance(word, bool) or not isinstance(word, int) or not 0 <= word < 1 << 64:
-        raise ValueError(f"HICANNCONFIG entry {word!r} out of range 0..0xffffffffffffffff")
-    if word & _RESERVED_MASK:
-        raise ValueError(f"HICANNCONFIG entry {word:#018x} sets reserved bits 58:50")
-    return HicannEntry((word >> 62) & 3, (word >> 59) & 7, (word >> 49) & 1, (word >> 48) & 1,
-                       (word >> 32) & 0xFFFF, word & 0xFFFFFFFF)
-
-
-class HicannLinkError(RuntimeError):
-    """The FPGA answered something the host did not ask for."""
+log = logging.getLogger(__name__)
 
 
 # -- the emulated FPGA -------------------------------------------------------------------------
 class _HicannSlot:
-    """One HICANN: the register model, the chip's ARQ twin and the FPGA's side of the ARQ."""
+    """One HICANN: the register model, its layer-2 port, the chip's ARQ twin and the FPGA's side
+    of the ARQ. Writes of the GbitLink register (SPL1 control, write-only) configure the port."""
 
-    def __init__(self, model: HicannModel, timeout: int | None):
-        self.model = model
+    def __init__(self, timeout: int | None, pll_mhz: int):
         self.timeout = timeout
+        self.pll_mhz = pll_mhz
+        self.new_chip()
+
+    def new_chip(self) -> None:
+        self.model = HicannModel()
+        self.port = HicannL2Port(self.model, pll_mhz=self.pll_mhz)
         self.reset_arq()
 
     def reset_arq(self) -> None:
         kw = {} if self.timeout is None else {"timeout": self.timeout}
-        self.chip = ConfigInterfaceModel(self.model.bus, **kw)
+        self.chip = ConfigInterfaceModel(self.bus, **kw)
         self.arq = HostArq(**kw)
+
+    def bus(self, tag: int, addr: int, write: bool, data: int) -> tuple[int, int]:
+        if write and tag == _SPL1.tag and _SPL1.contains(addr) and \
+                addr - _SPL1.base == _SPL1.type.reg("gbitlink").address():
+            self.port.configure_gbitlink(data)
+            return 0, 0
+        return self.model.bus(tag, addr, write, data)
 
 
 class FpgaEmulator:
     """In-process emulated FPGA with ``n_hicanns`` HICANNs on a HostARQ UDP endpoint.
 
     Parameters: ``host``/``data_port``/``reset_port`` as for :class:`FpgaArqEndpoint` (0 = free
-    port); ``params``: HostARQ parameters of the endpoint; ``arq_timeout``: retransmission timeout
-    of the FPGA<->chip ARQ in virtual units (None = model default).
+    port); ``soft_reset_port``: UDP port of the §2.7 soft-reset word (0 = free port, None = none;
+    1801 on the real system); ``params``: HostARQ parameters of the endpoint; ``arq_timeout``:
+    retransmission timeout of the FPGA<->chip ARQ in virtual units (None = model default);
+    ``pll_mhz``: HICANN core clock; ``threaded``: run experiments on their own thread (False:
+    on the caller's, for deterministic tests).
 
-    Counters (attributes): ``packets`` (per PTYPE), ``unknown_packets``, ``malformed_frames``,
-    ``malformed_entries``, ``bad_hicann_entries``, ``hicann_writes``, ``hicann_reads``,
-    ``responses_sent``, ``arq_failures``, ``fpga_config_echoes``. State: ``systime_primed``,
-    ``systime_running``, ``experiment_primed``, ``experiment_running``, ``listen_global``,
-    ``pulse_loopback``, ``systime_replace``, ``trace_reading``, ``hicann_arq_loopback``,
-    ``last_fpga_config``. :meth:`status` returns all of them as a dict.
+    :meth:`status` returns the counters and the state as a dict; :meth:`handle_packet` is the
+    application-layer entry point (the endpoint's callback), which never raises for bad input.
     """
 
     def __init__(self, host: str = "127.0.0.1", data_port: int = 0, reset_port: int = 0, *,
-                 n_hicanns: int = N_HICANNS, params: ArqParams | None = None,
-                 arq_timeout: int | None = None):
+                 soft_reset_port: int | None = None, n_hicanns: int = N_HICANNS,
+                 params: ArqParams | None = None, arq_timeout: int | None = None,
+                 pll_mhz: int = 100, threaded: bool = True):
         if isinstance(n_hicanns, bool) or not isinstance(n_hicanns, int) or \
                 not 1 <= n_hicanns <= N_HICANNS:
             raise ValueError(f"n_hicanns {n_hicanns!r} out of range 1..{N_HICANNS}")
         self.n_hicanns = n_hicanns
-        self.slots = [_HicannSlot(HicannModel(), arq_timeout) for _ in range(n_hicanns)]
+        self.slots = [_HicannSlot(arq_timeout, pll_mhz) for _ in range(n_hicanns)]
+        self.threaded = threaded
         self._lock = threading.RLock()
         self.arq_now = 0
         self.packets: collections.Counter = collections.Counter()
+        self.malformed: collections.Counter = collections.Counter()   # per reason
         self.unknown_packets = self.malformed_frames = self.malformed_entries = 0
         self.bad_hicann_entries = self.hicann_writes = self.hicann_reads = 0
         self.responses_sent = self.arq_failures = self.fpga_config_echoes = 0
-        self.soft_resets = 0
+        self.soft_resets = self.soft_reset_releases = self.send_failures = 0
+        self.jtag_requests = self.playback_programs = self.experiments = 0
+        self.pulses_played = self.pulses_dropped = self.pulses_traced = 0
+        self.trace_overflows = self.trace_filtered = self.overflow_waits = 0
+        self.traces_sent = self.experiments_without_program = 0
+        self._generation = 0
+        self._experiment: threading.Thread | None = None
+        self.last_experiment: ExperimentResult | None = None
+        self.playback = PlaybackMemory()
+        self.jtag = fpga_chain(n_hicanns)
         self._clear_state()
         self.endpoint = FpgaArqEndpoint(host, data_port, reset_port, params=params,
-                                        on_packet=self._on_packet)
+                                        on_packet=self.handle_packet)
+        self._soft_sock = None
+        self._soft_thread = None
+        self._closing = False
+        if soft_reset_port is not None:
+            try:
+                self._soft_sock = bind_udp(host, soft_reset_port)
+            except OSError:
+                self.endpoint.close()
+                raise
+            self._soft_thread = threading.Thread(target=self._soft_reset_loop,
+                                                 name="fpga-soft-reset", daemon=True)
+            self._soft_thread.start()
 
     def _clear_state(self) -> None:
         self.systime_primed = self.systime_running = False
@@ -161,12 +174,19 @@ class FpgaEmulator:
         self.listen_global = self.pulse_loopback = self.systime_replace = False
         self.trace_reading = False
         self.hicann_arq_loopback = False
+        self.drop_address0 = 0
         self.last_fpga_config: int | None = None
+        self.systime = 0
+        self._trace_pending: list[int] | None = None
 
     # -- plumbing ----------------------------------------------------------------------------------
     @property
     def hicanns(self) -> list[HicannModel]:
         return [s.model for s in self.slots]
+
+    @property
+    def ports(self) -> list[HicannL2Port]:
+        return [s.port for s in self.slots]
 
     @property
     def data_port(self) -> int:
@@ -176,8 +196,27 @@ class FpgaEmulator:
     def reset_port(self) -> int:
         return self.endpoint.reset_port
 
+    @property
+    def soft_reset_port(self) -> int | None:
+        return None if self._soft_sock is None else self._soft_sock.getsockname()[1]
+
+    def wait_experiment(self, timeout: float | None = None) -> bool:
+        """Wait until no experiment runs; False on timeout."""
+        t = self._experiment
+        if t is not None:
+            t.join(timeout)
+            return not t.is_alive()
+        return True
+
     def close(self) -> None:
+        self._closing = True
+        self.wait_experiment(30.0)
+        if self._soft_thread is not None:
+            self._soft_thread.join(5.0)
+            self._soft_sock.close()
+            self._soft_thread = None
         self.endpoint.close()
+        log.info("FPGA emulator closed: %s", self._summary())
 
     def __enter__(self) -> "FpgaEmulator":
         return self
@@ -185,69 +224,181 @@ class FpgaEmulator:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def status(self) -> dict:
-        names = ("unknown_packets", "malformed_frames", "malformed_entries", "bad_hicann_entries",
+    _STATE = ("systime_primed", "systime_running", "experiment_primed", "experiment_running",
+              "listen_global", "pulse_loopback", "systime_replace", "trace_reading",
+              "hicann_arq_loopback", "last_fpga_config", "drop_address0", "systime")
+    _COUNTERS = ("unknown_packets", "malformed_frames", "malformed_entries", "bad_hicann_entries",
                  "hicann_writes", "hicann_reads", "responses_sent", "arq_failures",
-                 "fpga_config_echoes", "soft_resets", "systime_primed", "systime_running",
-                 "experiment_primed", "experiment_running", "listen_global", "pulse_loopback",
-                 "systime_replace", "trace_reading", "hicann_arq_loopback", "last_fpga_config")
+                 "fpga_config_echoes", "soft_resets", "soft_reset_releases", "send_failures",
+                 "jtag_requests", "playback_programs", "experiments", "pulses_played",
+                 "pulses_dropped", "pulses_traced", "trace_overflows", "trace_filtered",
+                 "overflow_waits", "traces_sent", "experiments_without_program")
+
+    def status(self) -> dict:
+        """Counters, state and the transport's frame statistics."""
         with self._lock:
-            out = {n: getattr(self, n) for n in names}
+            out = {n: getattr(self, n) for n in self._COUNTERS + self._STATE}
             out["packets"] = dict(self.packets)
+            out["malformed"] = dict(self.malformed)
             out["chip_bus_errors"] = [s.model.bus_errors for s in self.slots]
+            out["l2_dropped"] = [s.port.dropped_direction + s.port.dropped_expired
+                                 + s.port.dropped_release for s in self.slots]
+            st = self.endpoint.stats
+            out["frames"] = {"received": st.frames_in, "sent": st.frames_sent,
+                             "resent": st.frames_resent, "malformed": st.malformed,
+                             "out_of_window": st.out_of_window, "duplicates": st.duplicates}
+            out["playback_words"] = len(self.playback.words)
         return out
 
-    def _send(self, ptype: int, words: Sequence[int]) -> None:
-        self.endpoint.send(ptype, words)
+    def _summary(self) -> str:
+        st = self.status()
+        keys = ("experiments", "pulses_played", "pulses_traced", "trace_overflows",
+                "malformed", "frames")
+        return ", ".join(f"{k} {st[k]}" for k in keys)
 
-    def _on_packet(self, ptype: int, words: tuple) -> None:
-        """Worker-thread callback of the endpoint; never raises for bad input."""
+    def _bad(self, reason: str) -> None:
+        self.malformed[reason] += 1
+        log.debug("dropped malformed %s", reason)
+
+    def _send(self, ptype: int, words: Sequence[int]) -> None:
+        try:
+            self.endpoint.send(ptype, words)
+        except (LinkClosedError, TimeoutError):
+            self.send_failures += 1
+
+    def handle_packet(self, ptype: int, words: tuple) -> None:
+        """One application packet (the endpoint's worker-thread callback); never raises for
+        bad input: malformed packets are counted per reason and dropped."""
         with self._lock:
             self.packets[ptype] += 1
             if ptype == PacketType.FPGACONFIG:
                 self._fpga_config(words)
             elif ptype == PacketType.HICANNCONFIG:
                 self._hicann_config(words)
+            elif ptype == PacketType.FPGAPLAYBACK:
+                self._playback(words)
+            elif ptype == PacketType.JTAGBULK:
+                self._jtag(words)
             elif ptype == PacketType.FPGADEBUG:
-                if len(words) != 1:
+                if len(words) != 1 or words[0] & ~_DEBUG_BITS:
                     self.malformed_frames += 1
+                    self._bad("fpgadebug")
                 else:
                     self.hicann_arq_loopback = bool(words[0] & 1)
-            else:   # JTAG, playback, ... are later slices; unknown types likewise
+                    self.drop_address0 = (words[0] >> 8) & 0xFF
+            else:
                 self.unknown_packets += 1
+                self._bad("unknown_ptype")
 
-    # -- §2.2 FPGACONFIG ---------------------------------------------------------------------------
+    # -- §2.2 FPGACONFIG, §2.8 trigger -------------------------------------------------------------
     def _fpga_config(self, words: tuple) -> None:
         if len(words) != 1:
             self.malformed_frames += 1
+            self._bad("fpgaconfig")
             return
         try:
             cfg = FpgaConfig.from_word(words[0])
         except FormatError:
             self.malformed_frames += 1
+            self._bad("fpgaconfig")
             return
         self.last_fpga_config = words[0]
         self.pulse_loopback = cfg.pulse_loopback          # sticky flags re-sent in every word
         self.systime_replace = cfg.systime_replace
+        launch = False
         if cfg.trigger is not None:
             self.listen_global = cfg.listen_global
             start = cfg.trigger in (TriggerCommand.START_SYSTIME, TriggerCommand.START_EXPERIMENT)
             runs = start and not cfg.listen_global
             if cfg.trigger in (TriggerCommand.PRIME_SYSTIME, TriggerCommand.START_SYSTIME):
                 self.systime_primed = not runs
-                self.systime_running = self.systime_running or runs
+                if runs:                                 # the counter starts from 0
+                    self.systime_running, self.systime = True, 0
             else:
                 self.experiment_primed = not runs
-                self.experiment_running = self.experiment_running or runs
+                launch = runs
         if cfg.start_playback_trace:
-            self.experiment_running = True
-        if cfg.stop_trace:
-            self.experiment_running = False
-        if cfg.start_trace_read:
-            self.trace_reading = True
+            launch = True
+        run_now = self._launch() if launch else None    # a thread waits for our lock
         self.fpga_config_echoes += 1
         self._send(PacketType.FPGACONFIG, (words[0],))
+        if cfg.start_trace_read:
+            self.trace_reading = True
+            self._read_out(self._trace_pending or [TRACE_END_WORD])
+            self._trace_pending = None
+        if run_now is not None:
+            self._run_experiment(*run_now)
 
+    # -- §2.3 playback, §2.4 trace -----------------------------------------------------------------
+    def _playback(self, words: tuple) -> None:
+        try:
+            end = self.playback.add(words)
+        except FormatError as exc:
+            self._bad("playback")
+            log.debug("playback program dropped: %s", exc)
+            return
+        if end is not None:
+            self.playback_programs += 1
+            self._send(PacketType.FPGAPLAYBACK, (end,))      # buffering acknowledgement
+
+    def _launch(self) -> tuple | None:
+        """Start the buffered program on a thread; returns the arguments of a synchronous run
+        instead when not ``threaded``."""
+        if not self.playback.complete:
+            self.experiments_without_program += 1
+            return None
+        if self._experiment is not None and self._experiment.is_alive():
+            self._bad("experiment_busy")
+            return None
+        self.experiment_running = True
+        args = (self.playback.items, self._generation)
+        if not self.threaded:
+            return args
+        self._experiment = threading.Thread(target=self._run_experiment, args=args,
+                                            name="fpga-experiment", daemon=True)
+        self._experiment.start()
+        return None
+
+    def _run_experiment(self, items, generation: int) -> None:
+        with self._lock:
+            ports = {i: s.port for i, s in enumerate(self.slots) if s.port.enable}
+            opts = dict(drop_address0=self.drop_address0, systime_replace=self.systime_replace,
+                        pulse_loopback=self.pulse_loopback)
+            systime = self.systime
+        res = run_experiment(items, ports, systime, lock=self._lock, **opts)
+        with self._lock:
+            if generation != self._generation:       # soft reset while running: discard
+                return
+            self.last_experiment = res
+            self.experiments += 1
+            self.systime = max(res.end, self.systime)
+            self.experiment_running = self.experiment_primed = False
+            self.pulses_played += res.pulses_played
+            self.pulses_dropped += res.pulses_dropped
+            self.pulses_traced += len(res.trace)
+            self.trace_overflows += res.trace_overflows
+            self.trace_filtered += res.trace_filtered
+            self.overflow_waits += res.overflow_waits
+            if not res.read_out:
+                self._trace_pending = res.trace_words
+        log.info("experiment %d done: %s", self.experiments, self._summary())
+        if res.read_out:
+            self._read_out(res.trace_words)
+
+    def _read_out(self, words: list[int]) -> None:
+        for i in range(0, len(words), MAX_ENTRIES_PER_FRAME):
+            self._send(PacketType.FPGATRACE, words[i:i + MAX_ENTRIES_PER_FRAME])
+        self.traces_sent += 1
+
+    # -- §2.6 JTAG ---------------------------------------------------------------------------------
+    def _jtag(self, words: tuple) -> None:
+        try:
+            nibbles = decode_jtag_request(words)
+        except JtagError:
+            self._bad("jtag")
+            return
+        self.jtag_requests += 1
+        self._send(PacketType.JTAGBULK, encode_jtag_response(self.jtag.run(nibbles)))
     # -- §2.5 HICANNCONFIG -------------------------------------------------------------------------
     def _hicann_config(self, words: tuple) -> None:
         pending = []            # (hicann, ReadHandle) in entry order
@@ -310,137 +461,101 @@ class FpgaEmulator:
     # -- §2.7 soft reset ---------------------------------------------------------------------------
     def soft_reset(self, word: int) -> None:
         """Apply a §2.7 reset word (0x55000000 | bits, "assert" phase): b0 core clears the
-        FPGACONFIG state, b1 HICANN design reset gives fresh HICANN models, b4 resets the
-        HICANN-ARQs. DDR bits (b2, b3) have nothing to reset in this slice."""
-        if not isinstance(word, int) or (word & 0xFF000000) != 0x55000000 or word & 0x00FFFFE0:
+        FPGACONFIG/trigger state, the system time, the filters and the trace memory; b1 HICANN
+        design reset gives fresh HICANN models (and layer-2 ports); b2/b3 (DDR2) clear the
+        playback and trace memories; b4 resets the HICANN-ARQs. A running experiment is
+        abandoned (its result is discarded)."""
+        if isinstance(word, bool) or not isinstance(word, int) or \
+                (word & 0xFF000000) != SOFT_RESET_MAGIC or word & 0x00FFFFE0:
             raise ValueError(f"soft-reset word {word!r} is not 0x55000000 | bits 4:0")
         with self._lock:
             self.soft_resets += 1
+            self._generation += 1
             if word & 1:
                 self._clear_state()
+                self.jtag = fpga_chain(self.n_hicanns)
+            if word & 0xD:
+                self.playback.clear()
+                self._trace_pending = None
+                self.experiment_running = False
             for slot in self.slots:
                 if word & 2:
-                    slot.model = HicannModel()
-                if word & 0x12:
+                    slot.new_chip()
+                elif word & 0x10:
                     slot.reset_arq()
 
-
-# -- host side ---------------------------------------------------------------------------------
-class HostHicannLink:
-    """Host side of §2.5 over a connected :class:`HostArqClient`.
-
-    Writes are buffered (<= 180 entries per frame) and flushed when the buffer is full, before any
-    read and on :meth:`flush`. Responses are demultiplexed into queues per (HICANN, tag); a read
-    waits up to ``read_timeout`` seconds for its response.
-    """
-
-    def __init__(self, client: HostArqClient, *, dnc: int = 0, n_hicanns: int = N_HICANNS,
-                 read_timeout: float = READ_TIMEOUT_S):
-        if not 1 <= n_hicanns <= N_HICANNS:
-            raise ValueError(f"n_hicanns {n_hicanns!r} out of range 1..{N_HICANNS}")
-        self.client = client
-        self.dnc = dnc
-        self.n_hicanns = n_hicanns
-        self.read_timeout = read_timeout
-        self._buffer: list[int] = []
-        self._queues: dict[tuple[int, int], collections.deque] = \
-            collections.defaultdict(collections.deque)
-        self.foreign_responses = 0
-
-    def _check_hicann(self, hicann) -> int:
-        if isinstance(hicann, bool) or not isinstance(hicann, int) or \
-                not 0 <= hicann < self.n_hicanns:
-            raise ValueError(f"HICANN index {hicann!r} out of range 0..{self.n_hicanns - 1}")
-        return hicann
-
-    def _put(self, word: int) -> None:
-        self._buffer.append(word)
-        if len(self._buffer) >= MAX_ENTRIES_PER_FRAME:
-            self.flush()
-
-    def flush(self) -> None:
-        """Send the buffered entries."""
-        while self._buffer:
-            chunk = self._buffer[:MAX_ENTRIES_PER_FRAME]
-            self.client.send(PacketType.HICANNCONFIG, chunk)
-            del self._buffer[:len(chunk)]
-
-    def write(self, hicann: int, tag: int, addr: int, data: int) -> None:
-        """Queue one register write."""
-        self._put(encode_entry(self._check_hicann(hicann), tag, True, addr, data, self.dnc))
-
-    def writes(self, hicann: int, writes) -> None:
-        """Queue ``(tag, addr, data)`` writes and flush."""
-        for tag, addr, data in writes:
-            self.write(hicann, tag, addr, data)
-        self.flush()
-
-    def read_many(self, hicann: int, reads) -> list[int]:
-        """Read ``(tag, addr)`` pairs of one HICANN; returns the data in order."""
-        self._check_hicann(hicann)
-        reads = list(reads)
-        for tag, addr in reads:
-            self._put(encode_entry(hicann, tag, False, addr, READ_MARK, self.dnc))
-        self.flush()
-        end = time.monotonic() + self.read_timeout
-        out = []
-        for tag, addr in reads:
-            e = self._next_response(hicann, tag, end)
-            if e.addr != addr:
-                raise HicannLinkError(f"HICANN {hicann} tag {tag}: response for address "
-                                      f"{e.addr:#06x}, expected {addr:#06x}")
-            out.append(e.data)
-        return out
-
-    def read(self, hicann: int, tag: int, addr: int) -> int:
-        return self.read_many(hicann, [(tag, addr)])[0]
-
-    def _next_response(self, hicann: int, tag: int, end: float) -> HicannEntry:
-        q = self._queues[(hicann, tag)]
-        while not q:
-            left = end - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"HICANN {hicann} tag {tag}: no response within "
-                                   f"{self.read_timeout} s")
+    def _soft_reset_loop(self) -> None:
+        sock = self._soft_sock
+        sock.settimeout(0.1)
+        sock.setblocking(True)
+        sock.settimeout(0.1)
+        while not self._closing:
             try:
-                words = self.client.receive(PacketType.HICANNCONFIG, timeout=left)
-            except TimeoutError:
+                data, _ = sock.recvfrom(64)
+            except (TimeoutError, socket.timeout):
                 continue
-            for w in words:
-                try:
-                    e = decode_entry(w)
-                except ValueError:
-                    self.foreign_responses += 1
-                    continue
-                if e.dnc != self.dnc:
-                    self.foreign_responses += 1
-                    continue
-                self._queues[(e.hicann, e.tag)].append(e)
-        return q.popleft()
+            except OSError:
+                return
+            word = int.from_bytes(data, "big") if len(data) == 4 else None
+            if word is None or (word & 0xFF000000) != SOFT_RESET_MAGIC or word & 0x00FFFFE0:
+                with self._lock:
+                    self._bad("soft_reset")
+                continue
+            if word & 0x1F:
+                self.soft_reset(word)
+                log.info("soft reset %#010x", word)
+            else:
+                with self._lock:
+                    self.soft_reset_releases += 1
 
 
 # -- command line ------------------------------------------------------------------------------
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=DATA_PORT,
+                   help=f"HostARQ data port (default {DATA_PORT}; 0 = any free port)")
+    p.add_argument("--reset-port", type=int, default=RESET_PORT,
+                   help=f"HostARQ reset port (default {RESET_PORT}; 0 = any free port)")
+    p.add_argument("--soft-reset-port", type=int, default=SOFT_RESET_PORT,
+                   help=f"FPGA soft-reset port (default {SOFT_RESET_PORT}; 0 = any free port)")
+    p.add_argument("--hicanns", type=int, default=N_HICANNS,
+                   help=f"number of HICANNs (default {N_HICANNS})")
+    p.add_argument("--pll", type=int, default=100, help="HICANN PLL in MHz (default 100)")
+    p.add_argument("--status-every", type=float, default=0.0,
+                   help="print the status counters every N seconds (default 0 = never)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bss1.firmware.fpga_emulator",
                                 description="Emulated BrainScaleS-1 wafer-module FPGA "
                                             "(HostARQ over UDP, 8 HICANNs)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=1234, help="HostARQ data port (default 1234)")
-    p.add_argument("--reset-port", type=int, default=45054,
-                   help="HostARQ reset port (default 45054)")
-    p.add_argument("--hicanns", type=int, default=N_HICANNS,
-                   help=f"number of HICANNs (default {N_HICANNS})")
+    _add_arguments(p)
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    emu = FpgaEmulator(args.host, args.port, args.reset_port, n_hicanns=args.hicanns)
+def add_cli(subparsers) -> argparse.ArgumentParser:
+    """Add ``serve`` to an argparse subparsers object (``bss1 fpga serve``)."""
+    p = subparsers.add_parser("serve", help="run the emulated FPGA on 127.0.0.1",
+                              description=build_parser().description)
+    _add_arguments(p)
+    p.set_defaults(func=lambda args: serve(args))
+    return p
+
+
+def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
+    """Serve until Ctrl-C (or ``stop`` is set); prints the ports first."""
+    emu = FpgaEmulator(args.host, args.port, args.reset_port,
+                       soft_reset_port=args.soft_reset_port, n_hicanns=args.hicanns,
+                       pll_mhz=args.pll)
     print(f"FPGA emulator on {args.host}: data port {emu.data_port}, reset port "
-          f"{emu.reset_port}; Ctrl-C stops", flush=True)
+          f"{emu.reset_port}, soft-reset port {emu.soft_reset_port}; Ctrl-C stops", flush=True)
+    last = time.monotonic()
     try:
-        while emu.endpoint.error is None:
-            time.sleep(0.2)
+        while emu.endpoint.error is None and not (stop is not None and stop.is_set()):
+            time.sleep(0.05)
+            if args.status_every > 0 and time.monotonic() - last >= args.status_every:
+                last = time.monotonic()
+                print(f"status: {emu._summary()}", flush=True)
     except KeyboardInterrupt:
         pass
     finally:
@@ -449,6 +564,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"endpoint failed: {emu.endpoint.error}", flush=True)
         return 1
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return serve(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

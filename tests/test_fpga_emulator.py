@@ -83,7 +83,9 @@ def test_fpgaconfig_echo_and_state():
         assert emu.pulse_loopback and emu.last_fpga_config == word
         client.send(PacketType.FPGACONFIG, [0x680000])         # start_experiment
         assert client.receive(PacketType.FPGACONFIG, timeout=5) == (0x680000,)
-        assert emu.experiment_running and not emu.experiment_primed
+        # started without a buffered playback program: nothing runs
+        assert not emu.experiment_running and not emu.experiment_primed
+        assert emu.experiments_without_program == 1 and emu.experiments == 0
         assert not emu.pulse_loopback                           # sticky bit not re-sent
         assert emu.fpga_config_echoes == 4
         assert emu.status()["packets"] == {PacketType.FPGACONFIG: 4}
@@ -139,14 +141,16 @@ def test_malformed_and_unknown_counted_not_fatal():
     with setup(n_hicanns=4) as (emu, client, link):
         client.send(PacketType.FPGACONFIG, [1, 2])                  # LEN 2
         client.send(PacketType.FPGACONFIG, [1 << 40])               # undefined bits
-        client.send(PacketType.FPGAPLAYBACK, [0])                   # not in this slice
+        client.send(PacketType.FPGAPLAYBACK, [0])                   # no group header
         client.send(0x1234, [0])                                    # unknown type
         client.send(PacketType.FPGADEBUG, [1, 1])                   # LEN 2
         client.send(HC, [1 << 50,                                   # reserved bits
                          encode_entry(0, 0, True, 0, 1, dnc=1),     # DNC 1
                          encode_entry(5, 0, True, 0, 1)])           # HICANN 5 of 4
         assert wait_until(lambda: emu.packets[HC] == 1)
-        assert emu.malformed_frames == 3 and emu.unknown_packets == 2
+        assert emu.malformed_frames == 3 and emu.unknown_packets == 1
+        assert emu.status()["malformed"] == {"fpgaconfig": 2, "playback": 1,
+                                             "unknown_ptype": 1, "fpgadebug": 1}
         assert emu.malformed_entries == 2 and emu.bad_hicann_entries == 1
         assert emu.hicann_writes == 0 and emu.endpoint.error is None
         assert not client.received_packet_available(PacketType.FPGACONFIG)
