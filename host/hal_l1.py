@@ -124,6 +124,7 @@ def get_repeater(link, rep) -> RepeaterConfig:
 class TestEvent:
     """One test-port entry: L1 ``address`` and 10-bit ``time`` (§2.5)."""
 
+    __test__ = False        # not a pytest test class
     address: int = 0
     time: int = 0
 

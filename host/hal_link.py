@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol, Sequence, runtime_checkable
 
 from ..models.coords import check_range
-from ..rtl.regmap import RegisterMapError
 from ..rtl.registers import HICANN_MAP, SRAM_TIMING_READ, SRAM_TIMING_SETUP_WRITE
 
 __all__ = ["Write", "Read", "Op", "HicannLink", "LinkError", "ModelLink", "UdpLink", "transact",
@@ -61,11 +60,8 @@ class ModelLink:
     def _bus(self, tag: int, addr: int, write: bool, data: int) -> int:
         rdata, err = self.model.bus(tag, addr, write, data)
         if err:
-            try:
-                inst, _, _ = HICANN_MAP.decode(tag, addr, write)
-                where = f" ({inst.name})"
-            except RegisterMapError:
-                where = ""
+            blocks = [i.name for i in HICANN_MAP.tag_instances(tag) if i.contains(addr)]
+            where = f" ({blocks[0]})" if blocks else ""
             raise LinkError(f"tag {tag} address {addr:#06x}{where}: bus error on "
                             f"{'write' if write else 'read'}")
         return rdata

@@ -30,7 +30,7 @@ from .synapse_driver import (SynapseDriverConfig, decode_synapse_driver, driver_
 __all__ = ["CONTROLLERS", "synapse_driver_writes", "synapse_driver_query", "set_synapse_driver",
            "get_synapse_driver", "STDPLUT", "SynapseControllerConfig", "SynCmd",
            "synapse_controller_writes", "synapse_controller_query", "set_synapse_controller",
-           "get_synapse_controller", "ctrl_word", "cycles_synarray", "lut_words",
+           "get_synapse_controller", "driver_controller", "ctrl_word", "cycles_synarray", "lut_words",
            "lut_from_words", "synapse_row_location", "weight_word", "weights_from_words",
            "weights_row_writes", "weights_row_query", "set_weights_row", "get_weights_row",
            "decoder_words", "decoders_from_words", "decoder_double_row_writes",

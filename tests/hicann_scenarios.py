@@ -6,14 +6,12 @@ Plain Python except :func:`lockstep` and :func:`pump_with_faults`, which are coc
 import random
 
 from bss1.host.cocotb_link import cocotb_arq_transact
+from bss1.host.configurator import random_merger_tree, random_synapse_driver
 from bss1.host.l1_config import (Direction, RepeaterMode, crossbar_row_write,
                                  repeater_block_config_write, repeater_write,
                                  synapse_switch_row_write)
-from bss1.host.merger_tree import (BackgroundGenerator, DNCMerger, Merger0, Merger1, Merger2,
-                                   Merger3, MergerConfig, MergerMode, MergerTree, bg_writes,
-                                   nb_entry, neuron_config_word)
+from bss1.host.merger_tree import BackgroundGenerator, bg_writes, nb_entry, neuron_config_word
 from bss1.host.scenarios import driver_writes
-from bss1.host.synapse_driver import RowConfig, SynapseDriverConfig
 from bss1.models import coords
 from bss1.rtl.l1 import (N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, L1Event,
                          Strobe)
@@ -67,15 +65,7 @@ def expected_readback(model, tag: int, addr: int) -> int:
     return model.read(tag, addr)
 
 
-def random_driver(rng: random.Random) -> SynapseDriverConfig:
-    def row():
-        return RowConfig(syn_in=(rng.randrange(2), rng.randrange(2)), selgmax=rng.randrange(4),
-                         gmax_div=(rng.randrange(16), rng.randrange(16)),
-                         decoder=(rng.randrange(4), rng.randrange(4)))
-    return SynapseDriverConfig(enable=int(rng.random() < 0.8), locin=int(rng.random() < 0.5),
-                               connect_neighbor=int(rng.random() < 0.3),
-                               stp_enable=rng.randrange(2), stp_mode=rng.randrange(2),
-                               stp_cap=rng.randrange(8), rows=(row(), row()))
+random_driver = random_synapse_driver
 
 
 def random_routing(rng: random.Random, *, bgs: bool = False):
@@ -96,19 +86,7 @@ def random_routing(rng: random.Random, *, bgs: bool = False):
         a, word = nb_entry(x, y, rng.randrange(64), fire=rng.random() < 0.5)
         w.append((nb.tag, nb.base + a, word))
     # merger tree and DNC mergers
-    tree = MergerTree()
-    modes = list(MergerMode)
-    for m in ([Merger0(i) for i in range(8)] + [Merger1(j) for j in range(4)]
-              + [Merger2(j) for j in range(2)] + [Merger3()]):
-        tree[m] = MergerConfig(rng.choice(modes), slow=rng.random() < 0.3)
-    for d in range(8):
-        tree[DNCMerger(d)] = MergerConfig(rng.choice(modes), slow=rng.random() < 0.5)
-    for target in range(0, 8, 2):
-        r = rng.random()
-        if r < 0.2:
-            tree.set_loopback(target)
-        elif r < 0.4:
-            tree.set_loopback(target + 1)
+    tree = random_merger_tree(rng)
     nc = HICANN_MAP["neuron_control"]
     w += [(nc.tag, nc.base + a, v) for a, v in tree.writes()]
     bg_list = [BackgroundGenerator(i, enable=bgs and rng.random() < 0.8, random=rng.random() < 0.3,
@@ -242,3 +220,64 @@ async def lockstep(dut, model, rng: random.Random, cycles: int, *, start_cycle: 
 
 async def pump_with_faults(dut, host, to_chip, to_host):
     return await cocotb_arq_transact(dut, host, to_chip=to_chip, to_host=to_host)
+
+
+class SynapseArrayLink:
+    """A link wrapping another link that also plays the synapse arrays (spec §5.4, §6.3): CTRL
+    WRITE / WDEC store SYNIN[0..3] into column set ``sel`` of ``row``; START_READ / START_RDEC
+    open a row, READ / RDEC load SYNOUT, CLOSE_ROW closes it. An independent reading of the
+    command semantics, used as the scoreboard of the host's weight and decoder sequences while
+    the chip model has no command sequencer. Records every op in ``ops``."""
+
+    def __init__(self, inner=None):
+        from bss1.host.hal_synapses import CONTROLLERS
+        self.inner = inner
+        self.ops = []
+        self.weights = {c: {} for c in CONTROLLERS}     # (row, sel) -> 4 words
+        self.decoders = {c: {} for c in CONTROLLERS}
+        self.synin = {c: [0] * 4 for c in CONTROLLERS}
+        self.synout = {c: [0] * 4 for c in CONTROLLERS}
+        self.open = {c: None for c in CONTROLLERS}
+
+    def _where(self, tag, addr, write):
+        inst, reg, idx = HICANN_MAP.decode(tag, addr, write)
+        return inst.name, reg.name, idx
+
+    def write(self, tag, addr, data):
+        self.ops.append((tag, addr, data))
+        ctl, reg, idx = self._where(tag, addr, True)
+        if reg == "synin":
+            self.synin[ctl][idx] = data
+        elif reg == "ctrl":
+            f = HICANN_MAP[ctl].type.reg("ctrl").decode(data)
+            assert f["newcmd"] == 1
+            cmd, row, sel = f["cmd"], f["row"], f["sel"]
+            if cmd in (3, 5):
+                (self.weights if cmd == 3 else self.decoders)[ctl][(row, sel)] = \
+                    list(self.synin[ctl])
+            elif cmd in (7, 2):
+                self.open[ctl] = (row, cmd)
+            elif cmd in (1, 6):
+                orow, ocmd = self.open[ctl]
+                assert (ocmd, cmd) in ((7, 1), (2, 6)), "READ/RDEC without matching START"
+                store = self.weights if cmd == 1 else self.decoders
+                self.synout[ctl] = list(store[ctl].get((orow, sel), [0] * 4))
+            elif cmd == 9:
+                self.open[ctl] = None
+        if self.inner is not None:
+            self.inner.write(tag, addr, data)
+
+    def writes(self, writes):
+        for w in writes:
+            self.write(*w)
+
+    def read_many(self, reads):
+        out = []
+        for tag, addr in reads:
+            self.ops.append((tag, addr))
+            ctl, reg, idx = self._where(tag, addr, False)
+            if reg == "synout":
+                out.append(self.synout[ctl][idx])
+            else:
+                out.append(self.inner.read_many([(tag, addr)])[0] if self.inner else 0)
+        return out

@@ -1,0 +1,423 @@
+"""Whole-HICANN configuration container and the staged configurator (spec host-stack.md §3.3,
+§3.4; hicann-digital.md §9.3, §9.5).
+
+:class:`HICANNConfig` (sthal ``HICANN``-like) holds everything the HAL of :mod:`bss1.host.hal`
+configures on one chip, in user coordinates. Entries not given are written with their defaults
+(repeaters IDLE, switches open, drivers off, ...), so a config describes the whole chip.
+
+:func:`configure` writes it in the stages of host-stack §3.4 (ParallelHICANNv4Configurator):
+
+* ``INIT`` — halbe ``HICANN::init`` (§9.5): SPL1 reset, all switch rows zero, repeater-block SRAM
+  timings, all repeaters zero, block config 0x20 (DLLs held in reset), neuron builder timings and
+  512 zero entries, neuron control zero, synapse-controller timings and all driver SRAM rows zero.
+* ``TIMING_UNCRITICAL`` — synapse array (decoders, weights), synapse controllers with their DLLs
+  held in reset (CNFG, LUTs, SYNRST), phase, GbitLink, synapse switches, crossbar, merger tree and
+  DNC mergers, background generators, repeaters, synapse drivers, repeater blocks (DLLs held).
+* ``LOCKING_REPEATER_BLOCKS`` — the repeater-block configs as given (DLL reset released).
+* ``LOCKING_SYNAPSE_DRIVERS`` — the synapse controllers' CNFG as given (driver DLLs released).
+* ``NEURONS`` — neuron config with neurons and SPL1 held in reset, then as given; denmem quads.
+
+Floating gates are not part of this configurator yet. :func:`verify` reads every readable storage
+register the configuration wrote and compares it with the last word written (the chip's truth:
+a shared register such as the BG seed reads back its last value), plus the synapse weights and
+decoders through the controller's read sequences; mismatches raise :class:`ConfigurationMismatch`
+listing each register by block, name and index.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from ..models import coords
+from ..rtl.regmap import RegisterMapError
+from ..rtl.registers import CROSSBAR_NAMES, DRIVER_SRAMS, HICANN_MAP, SYNAPSE_SWITCH_NAMES
+from . import hal
+from .hal import (BackgroundGenerator, DNCMerger, GbitLink, GbitLinkDirection, HRepeaterOnHICANN,
+                  Merger0, Merger1, Merger2, Merger3, MergerConfig, MergerMode, MergerTree, Neuron,
+                  NeuronConfig, NeuronQuad, RepeaterBlockConfig, RepeaterConfig, RowConfig,
+                  SramTiming, SynapseControllerConfig, SynapseDriverConfig, VRepeaterOnHICANN)
+from .hal_link import Query, run_queries
+
+__all__ = ["STAGES", "HICANNConfig", "ConfigurationMismatch", "init_writes", "stage_writes",
+           "configure", "expected_registers", "verify", "random_synapse_driver",
+           "random_merger_tree", "random_hicann_config"]
+
+log = logging.getLogger(__name__)
+
+STAGES = ("INIT", "TIMING_UNCRITICAL", "LOCKING_REPEATER_BLOCKS", "LOCKING_SYNAPSE_DRIVERS",
+          "NEURONS")
+_CONTROLLERS = hal.CONTROLLERS
+
+
+def _default_blocks():
+    return {b: RepeaterBlockConfig(dll_reset=False) for b in coords.REPEATER_BLOCKS}
+
+
+def _default_controllers():
+    return {c: SynapseControllerConfig(dll_reset=False) for c in _CONTROLLERS}
+
+
+def _default_bgs():
+    return tuple(BackgroundGenerator(i, enable=False) for i in range(8))
+
+
+@dataclass
+class HICANNConfig:
+    """Everything configured on one HICANN. Keys: repeaters by :class:`HRepeaterOnHICANN` /
+    :class:`VRepeaterOnHICANN`; repeater blocks by block name (``coords.REPEATER_BLOCKS``);
+    crossbar rows by ``(hline, side)``; synapse-switch rows by ``(side, line)``; drivers by line;
+    synapse controllers by instance name; weights by SynapseRowOnHICANN (256 values); decoders by
+    driver line (2 x 256 values); quads by QuadOnHICANN."""
+
+    repeaters: dict = field(default_factory=dict)
+    repeater_blocks: dict = field(default_factory=_default_blocks)
+    crossbar: dict = field(default_factory=dict)
+    synapse_switches: dict = field(default_factory=dict)
+    drivers: dict = field(default_factory=dict)
+    synapse_controllers: dict = field(default_factory=_default_controllers)
+    weights: dict = field(default_factory=dict)
+    decoders: dict = field(default_factory=dict)
+    merger_tree: MergerTree = field(default_factory=MergerTree.default)
+    phase: int = 0
+    background_generators: tuple = field(default_factory=_default_bgs)
+    gbit_link: GbitLink = field(default_factory=GbitLink)
+    neuron_config: NeuronConfig = field(default_factory=NeuronConfig)
+    quads: dict = field(default_factory=dict)
+    neuron_builder_timing: SramTiming = field(default_factory=SramTiming)
+
+    def check(self) -> list[str]:
+        """sthal-like software checks: at most one closed crossbar switch per row side, a
+        driver line listened to by at most one synapse-switch row side... returns problems."""
+        problems = []
+        for (hline, side), row in sorted(self.crossbar.items()):
+            if sum(row) > 1:
+                problems.append(f"crossbar HLine {hline} {side}: {sum(row)} switches closed")
+        by_vline: dict[int, int] = {}
+        for (hline, side), row in self.crossbar.items():
+            for v, on in zip(hal.crossbar_side_vlines(hline, side), row):
+                by_vline[v] = by_vline.get(v, 0) + bool(on)
+        problems += [f"crossbar VLine {v}: {n} switches closed"
+                     for v, n in sorted(by_vline.items()) if n > 1]
+        return problems
+
+
+class ConfigurationMismatch(RuntimeError):
+    """Read-back differs from what was configured; ``mismatches`` lists
+    ``(register description, expected, read)``."""
+
+    def __init__(self, mismatches: list[tuple[str, object, object]]):
+        self.mismatches = mismatches
+        lines = [f"{where}: wrote {exp}, read {got}" for where, exp, got in mismatches]
+        super().__init__(f"{len(mismatches)} register(s) differ after configuration:\n"
+                         + "\n".join(lines))
+
+
+# -- writes per stage ----------------------------------------------------------------------------
+def _all_rows(name):
+    inst = HICANN_MAP[name]
+    reg = inst.type.reg("row")
+    return [(inst.tag, inst.address("row", i), 0) for i in range(reg.count)]
+
+
+def init_writes() -> list[hal.Write]:
+    """halbe ``HICANN::init`` (§9.5 steps 1-5; weights and decoders are not zeroed)."""
+    out = hal.spl1_reset_writes()
+    for name in (*CROSSBAR_NAMES.values(), *SYNAPSE_SWITCH_NAMES.values()):
+        out += _all_rows(name)
+    for block in coords.REPEATER_BLOCKS:
+        name = f"repeater_{block}"
+        inst = HICANN_MAP[name]
+        out += hal.sram_timing_writes(name, SramTiming())
+        out += [(inst.tag, inst.address("repeater", i), 0)
+                for i in range(inst.type.reg("repeater").count)]
+        out.append(hal.block_write(name, "config", 0, RepeaterBlockConfig().config_word()))
+    nb = HICANN_MAP["neuron_builder"]
+    out += hal.sram_timing_writes("neuron_builder", SramTiming())
+    out += [(nb.tag, nb.address("sram", i), 0) for i in range(512)]
+    nc = HICANN_MAP["neuron_control"]
+    out += [(nc.tag, nc.address(r.name, i), 0) for r in nc.type.registers for i in range(r.count)]
+    for ctl in _CONTROLLERS:
+        inst = HICANN_MAP[ctl]
+        out += hal.sram_timing_writes(ctl, SramTiming())
+        out += [(inst.tag, inst.address(s, r), 0) for s in DRIVER_SRAMS for r in range(224)]
+    return out
+
+
+def stage_writes(cfg: HICANNConfig, stage: str) -> list[hal.Write]:
+    """The writes of ``stage`` (one of :data:`STAGES`) for ``cfg``."""
+    if stage not in STAGES:
+        raise ValueError(f"stage {stage!r} not one of {', '.join(STAGES)}")
+    if stage == "INIT":
+        return init_writes()
+    if stage == "TIMING_UNCRITICAL":
+        out = []
+        held = {c: replace(cfg.synapse_controllers.get(c, SynapseControllerConfig()),
+                           dll_reset=True) for c in _CONTROLLERS}
+        for c in _CONTROLLERS:
+            out += hal.synapse_controller_writes(c, held[c])
+        for line, dec in sorted(cfg.decoders.items()):
+            out += hal.decoder_double_row_writes(line, dec, held[hal.driver_controller(line)])
+        for row, w in sorted(cfg.weights.items()):
+            out += hal.weights_row_writes(row, w, held[hal.synapse_row_location(row)[0]])
+        out += hal.phase_writes(cfg.phase)
+        out += hal.gbit_link_writes(cfg.gbit_link)
+        for side in ("left", "right"):
+            for line in range(224):
+                row = cfg.synapse_switches.get((side, line), (False,) * 16)
+                out += hal.syndriver_switch_row_writes(side, line, row)
+        for hline in range(64):
+            for side in ("left", "right"):
+                out += hal.crossbar_row_writes(hline, side,
+                                               cfg.crossbar.get((hline, side), (False,) * 4))
+        out += hal.merger_tree_writes(cfg.merger_tree)
+        out += hal.background_generator_writes(cfg.background_generators)
+        for coord in [HRepeaterOnHICANN(y) for y in range(64)] + \
+                [VRepeaterOnHICANN(v) for v in range(256)]:
+            out += hal.repeater_writes(coord, cfg.repeaters.get(coord, RepeaterConfig()))
+        for line in range(224):
+            out += hal.synapse_driver_writes(line, cfg.drivers.get(line, SynapseDriverConfig()))
+        for block in coords.REPEATER_BLOCKS:
+            b = cfg.repeater_blocks.get(block, RepeaterBlockConfig())
+            out += hal.repeater_block_writes(block, replace(b, dll_reset=True, start_tdo=(0, 0),
+                                                            start_tdi=(0, 0)))
+        return out
+    if stage == "LOCKING_REPEATER_BLOCKS":
+        out = []
+        for block in coords.REPEATER_BLOCKS:
+            b = cfg.repeater_blocks.get(block, RepeaterBlockConfig(dll_reset=False))
+            out.append(hal.repeater_block_writes(block, b)[-1])     # the config register only
+        return out
+    if stage == "LOCKING_SYNAPSE_DRIVERS":
+        return [hal.synapse_controller_writes(c, _final_controller(cfg, c))[2]     # CNFG
+                for c in _CONTROLLERS]
+    out = hal.neuron_config_writes(cfg.neuron_config.held_in_reset())
+    out += hal.sram_timing_writes("neuron_builder", cfg.neuron_builder_timing)
+    for q in range(128):
+        out += hal.denmem_quad_writes(q, cfg.quads.get(q, NeuronQuad()))
+    out += hal.neuron_config_writes(cfg.neuron_config)
+    return out
+
+
+def configure(link, cfg: HICANNConfig, *, stages=STAGES,
+              progress: Callable[[str, int, int], None] | None = None) -> int:
+    """Write ``cfg`` through ``link`` in ``stages`` order (a subsequence of :data:`STAGES`);
+    ``progress(stage, number, total)`` is called before each stage. Returns the number of
+    writes."""
+    bad = [s for s in stages if s not in STAGES]
+    if bad:
+        raise ValueError(f"stage {bad[0]!r} not one of {', '.join(STAGES)}")
+    problems = cfg.check()
+    if problems:
+        raise ValueError("HICANN config fails its checks: " + "; ".join(problems))
+    plan = [(s, stage_writes(cfg, s)) for s in stages]      # everything encoded before writing
+    n = 0
+    for i, (stage, writes) in enumerate(plan):
+        if progress is not None:
+            progress(stage, i + 1, len(plan))
+        log.info("stage %d/%d %s: %d writes", i + 1, len(plan), stage, len(writes))
+        link.writes(writes)
+        n += len(writes)
+    return n
+
+
+# -- verification --------------------------------------------------------------------------------
+_NOT_STORAGE = {"testport", "status", "ctrl", "synin", "synout", "syncorr"}
+
+
+def _describe(tag: int, addr: int) -> tuple[str, object]:
+    inst, reg, index = HICANN_MAP.decode(tag, addr, False)
+    idx = f"[{index}]" if reg.count > 1 else ""
+    return f"{inst.name}.{reg.name}{idx} (tag {tag} address {addr:#06x})", reg
+
+
+def expected_registers(writes) -> dict[tuple[int, int], int]:
+    """``{(tag, addr): word}``: the last word written to each readable storage register."""
+    out = {}
+    for tag, addr, data in writes:
+        try:
+            inst, reg, _ = HICANN_MAP.decode(tag, addr, False)
+        except RegisterMapError:
+            continue            # write-only register (block config, GbitLink)
+        if reg.name in _NOT_STORAGE or not reg.writable:
+            continue
+        mask = sum(f.mask for f in reg.fields) if reg.fields else (1 << reg.width) - 1
+        out[(tag, addr)] = data & mask
+    return out
+
+
+def _register_query(expected) -> Query:
+    ops = []
+    keys = sorted(expected)
+    for tag, addr in keys:
+        two = HICANN_MAP.decode(tag, addr, False)[1].name in DRIVER_SRAMS
+        ops += [(tag, addr)] * (2 if two else 1)
+
+    def decode(words):
+        got, i = {}, 0
+        for tag, addr in keys:
+            two = HICANN_MAP.decode(tag, addr, False)[1].name in DRIVER_SRAMS
+            i += 2 if two else 1
+            got[(tag, addr)] = words[i - 1]
+        return got
+    return Query(tuple(ops), decode)
+
+
+def verify(link, cfg: HICANNConfig, *, stages=STAGES, synapses: bool = True) -> int:
+    """Read back what :func:`configure` wrote for ``cfg`` and compare; raises
+    :class:`ConfigurationMismatch`. ``synapses``: also read the configured weight rows and
+    decoder double rows. Returns the number of registers (and rows) compared."""
+    writes = [w for s in stages for w in stage_writes(cfg, s)]
+    expected = expected_registers(writes)
+    queries = [_register_query(expected)]
+    syn_items = []
+    if synapses:
+        for row, w in sorted(cfg.weights.items()):
+            ctl = _final_controller(cfg, hal.synapse_row_location(row)[0])
+            queries.append(hal.weights_row_query(row, ctl))
+            syn_items.append((f"weights of SynapseRowOnHICANN {row}", tuple(w)))
+        for line, dec in sorted(cfg.decoders.items()):
+            ctl = _final_controller(cfg, hal.driver_controller(line))
+            queries.append(hal.decoder_double_row_query(line, ctl))
+            syn_items.append((f"decoders of synapse driver {line}",
+                              tuple(tuple(r) for r in dec)))
+    results = run_queries(link, queries)
+    got = results[0]
+    mismatches = []
+    for key in sorted(expected):
+        if got[key] != expected[key]:
+            where, reg = _describe(*key)
+            digits = (reg.width + 3) // 4
+            mismatches.append((where, f"{expected[key]:#0{digits + 2}x}",
+                               f"{got[key]:#0{digits + 2}x}"))
+    for (what, exp), value in zip(syn_items, results[1:]):
+        if value != exp:
+            diff = [i for i, (a, b) in enumerate(zip(_flat(exp), _flat(value))) if a != b]
+            mismatches.append((what, "configured values", f"{len(diff)} differing, first at "
+                                                          f"index {diff[0]}"))
+    if mismatches:
+        raise ConfigurationMismatch(mismatches)
+    return len(expected) + len(syn_items)
+
+
+def _final_controller(cfg: HICANNConfig, name: str) -> SynapseControllerConfig:
+    return cfg.synapse_controllers.get(name, SynapseControllerConfig(dll_reset=False))
+
+
+def _flat(x):
+    return [v for r in x for v in r] if x and isinstance(x[0], tuple) else list(x)
+
+
+# -- random configurations for tests -------------------------------------------------------------
+def random_synapse_driver(rng: random.Random) -> SynapseDriverConfig:
+    def row():
+        return RowConfig(syn_in=(rng.randrange(2), rng.randrange(2)), selgmax=rng.randrange(4),
+                         gmax_div=(rng.randrange(16), rng.randrange(16)),
+                         decoder=(rng.randrange(4), rng.randrange(4)))
+    return SynapseDriverConfig(enable=int(rng.random() < 0.8), locin=int(rng.random() < 0.5),
+                               connect_neighbor=int(rng.random() < 0.3),
+                               stp_enable=rng.randrange(2), stp_mode=rng.randrange(2),
+                               stp_cap=rng.randrange(8), rows=(row(), row()))
+
+
+def random_merger_tree(rng: random.Random) -> MergerTree:
+    """Random modes and slow flags for all 23 mergers, random legal DNC loopbacks."""
+    tree = MergerTree()
+    modes = list(MergerMode)
+    for m in ([Merger0(i) for i in range(8)] + [Merger1(j) for j in range(4)]
+              + [Merger2(j) for j in range(2)] + [Merger3()]):
+        tree[m] = MergerConfig(rng.choice(modes), slow=rng.random() < 0.3)
+    for d in range(8):
+        tree[DNCMerger(d)] = MergerConfig(rng.choice(modes), slow=rng.random() < 0.5)
+    for target in range(0, 8, 2):
+        r = rng.random()
+        if r < 0.2:
+            tree.set_loopback(target)
+        elif r < 0.4:
+            tree.set_loopback(target + 1)
+    return tree
+
+
+def _random_repeater(rng: random.Random, sending: bool) -> RepeaterConfig:
+    M, D = hal.RepeaterMode, hal.Direction
+    choices = [RepeaterConfig(), RepeaterConfig(M.FORWARDING, D.INWARD),
+               RepeaterConfig(M.FORWARDING, D.OUTWARD), RepeaterConfig(M.INPUT, D.INWARD)]
+    if sending:
+        choices += [RepeaterConfig(M.OUTPUT, D.INWARD), RepeaterConfig(M.OUTPUT, D.BOTH)]
+    return rng.choice(choices)
+
+
+def random_hicann_config(seed: int, *, synapses: bool = False) -> HICANNConfig:
+    """A random, check-clean configuration of every digital block; ``synapses`` adds a few random
+    weight rows and decoder double rows."""
+    rng = random.Random(seed)
+    cfg = HICANNConfig()
+    for y in range(64):
+        cfg.repeaters[HRepeaterOnHICANN(y)] = _random_repeater(rng, coords.is_sending_hline(y))
+    for v in range(256):
+        cfg.repeaters[VRepeaterOnHICANN(v)] = _random_repeater(rng, False)
+    for block in coords.REPEATER_BLOCKS:
+        cfg.repeater_blocks[block] = RepeaterBlockConfig(
+            dll_reset=False, fextcap=(rng.random() < 0.5, rng.random() < 0.5),
+            timing=SramTiming(rng.randrange(256), rng.randrange(16), rng.randrange(16)))
+    used_v = set()
+    for hline in rng.sample(range(64), 24):           # one switch per row, per VLine
+        side = rng.choice(("left", "right"))
+        k = rng.randrange(4)
+        v = hal.crossbar_side_vlines(hline, side)[k]
+        if v in used_v:
+            continue
+        used_v.add(v)
+        cfg.crossbar[(hline, side)] = tuple(i == k for i in range(4))
+    for side in ("left", "right"):
+        for line in rng.sample(range(224), 40):
+            d = rng.randrange(16)
+            cfg.synapse_switches[(side, line)] = tuple(i == d for i in range(16))
+    for line in range(224):
+        cfg.drivers[line] = random_synapse_driver(rng)
+    for c in _CONTROLLERS:
+        lut = hal.STDPLUT(*(tuple(rng.randrange(16) for _ in range(16)) for _ in range(3)))
+        cfg.synapse_controllers[c] = SynapseControllerConfig(
+            pattern0=rng.randrange(16), pattern1=rng.randrange(16), gen=rng.randrange(16),
+            dll_reset=False, lut=lut, syn_rst=rng.randrange(1 << 32),
+            timing=SramTiming(rng.randrange(1, 16), rng.randrange(1, 8), rng.randrange(1, 8)))
+    cfg.merger_tree = random_merger_tree(rng)
+    cfg.phase = rng.randrange(256)
+    cfg.background_generators = tuple(BackgroundGenerator(
+        i, enable=rng.random() < 0.5, random=rng.random() < 0.3,
+        period=rng.randrange(20, 65536), address=rng.randrange(64),
+        seed=rng.randrange(1, 1 << 16)) for i in range(8))
+    cfg.gbit_link = GbitLink(tuple(rng.choice(list(GbitLinkDirection)) for _ in range(8)),
+                             rng.random() < 0.5)
+    cfg.neuron_config = NeuronConfig(**{k: rng.random() < 0.5 for k in (
+        "ra_fast_b", "gla_fast_b", "gl_fast_b", "ra_fast_t", "gla_fast_t", "gl_fast_t",
+        "ra_slow_b", "gla_slow_b", "gl_slow_b", "ra_slow_t", "gla_slow_t", "gl_slow_t",
+        "bigcap_b", "bigcap_t")})
+    for q in range(128):
+        cfg.quads[q] = _random_quad(rng)
+    cfg.neuron_builder_timing = SramTiming(rng.randrange(256), rng.randrange(16),
+                                           rng.randrange(16))
+    if synapses:
+        for row in rng.sample(range(448), 4):
+            cfg.weights[row] = tuple(rng.randrange(16) for _ in range(256))
+        for line in rng.sample(range(224), 2):
+            cfg.decoders[line] = tuple(tuple(rng.randrange(16) for _ in range(256))
+                                       for _ in range(2))
+    return cfg
+
+
+def _random_quad(rng: random.Random) -> NeuronQuad:
+    flags = [rng.choice(hal.INOUT_CODES) for _ in range(2)]
+    neurons = []
+    for k in range(4):
+        x, y = k % 2, k // 2
+        f = flags[y]
+        neurons.append(Neuron(address=rng.randrange(64), activate_firing=rng.random() < 0.5,
+                              enable_spl1_output=rng.random() < 0.5,
+                              enable_fire_input=rng.random() < 0.2,
+                              enable_aout=bool(f >> (0 if x else 1) & 1),
+                              enable_current_input=bool(f >> (2 if x else 3) & 1)))
+    return NeuronQuad(tuple(neurons), (rng.random() < 0.2, rng.random() < 0.2),
+                      (rng.random() < 0.2, rng.random() < 0.2))
