@@ -32,7 +32,7 @@ with the per-denmem post times this is 2 bytes per synapse plus 0.54 amortised (
 Defaults (§13.11: the chip's STDP time constants, amplitudes and thresholds are not documented):
 ``tau = 20 ms`` bio = 2 µs hardware at speed-up 1e4, amplitude 1, cycle 10 ns (100 MHz PLL).
 Thresholds ``th = tl = 22.0`` instead of NEST's 21.835: NEST's value is 36 pairs at +10 ms
-(36·e^-1/2 = 21.8347, which exact arithmetic leaves just *below* 21.835); with the rounding above
+(36·e^-1/2 = 21.8351, rounded down, so exactly 36 exact pairs pass it); with the rounding above
 each such pair adds 5 codes = 0.625, so 22.0 keeps "36 pairs at +10 ms" the smallest count that
 sets the flag (35 pairs = 21.875).
 
