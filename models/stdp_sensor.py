@@ -38,7 +38,8 @@ sets the flag (35 pairs = 21.875).
 
 Evaluation (§7.2, charge sharing). With the pattern bits cc, ca, ac, aa of one pattern::
 
-    high = (th + cc·a_c + aa·a_a) / (1 + cc + aa)     low = (tl + ac·a_c + ca·a_a) / (1 + ac + ca)
+    high = (th + cc·a_c + aa·a_a) / (1 + cc + aa)
+    low  = (tl + ac·a_c + ca·a_a) / (1 + ac + ca)
 
 Conflict (our choice): NEST's model sets the flag when ``low > high`` and uses the patterns {ac} /
 {ca}; the chip designers' read-out codes (hicann-system CORR_READ_CAUSAL = cc, CORR_READ_ACAUSAL =

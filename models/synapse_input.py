@@ -155,11 +155,10 @@ class SynapseInput:
 
     def set_stp_parameters(self, half: str, side: str, params: StpParameters) -> None:
         """Shared STP values of the quadrant (``side``, ``half``)."""
-        h = half_index(half)
+        half_index(half)
         if side not in ("left", "right"):
             raise ValueError(f"side {side!r} not 'left' or 'right'")
-        lines = [L for L in coords.driver_chain(side, half)]
-        self.stp.set_parameters(lines, params)
+        self.stp.set_parameters(coords.driver_chain(side, half), params)
 
     def configure_from_srams(self, half: str, drv_config, drv_gmax) -> None:
         """Row settings and STP bits of the 112 drivers of ``half`` from the driver SRAM words
@@ -173,7 +172,8 @@ class SynapseInput:
             for r, w in enumerate(ws):
                 coords.check_range(f"{name} word {r}", w, 0, 0xFFFF)
             words[name] = ws
-        syn_in, selgmax, div = self.syn_in[h].copy(), self.selgmax[h].copy(), self.gmax_div[h].copy()
+        syn_in, selgmax = self.syn_in[h].copy(), self.selgmax[h].copy()
+        div = self.gmax_div[h].copy()
         lines = range(0, 112) if h == 0 else range(112, 224)
         stp = []
         for line in lines:

@@ -181,7 +181,8 @@ def test_memory_per_synapse_at_most_four_bytes():
     (lambda a: a.read_weights("top", 224, 0), "synapse row address 224 out of range 0..223"),
     (lambda a: a.read_decoders("top", -1, 0), "synapse row address -1 out of range 0..223"),
     (lambda a: a.read_weights("top", 0, 8), "column set 8 out of range 0..7"),
-    (lambda a: a.write_weights("top", 0, 0, (0, 0, 0)), r"words must be 4 integers, got \(0, 0, 0\)"),
+    (lambda a: a.write_weights("top", 0, 0, (0, 0, 0)),
+     r"words must be 4 integers, got \(0, 0, 0\)"),
     (lambda a: a.write_decoders("top", 0, 0, (0, 0, 0, 1 << 32)),
      "word 3 4294967296 out of range 0..4294967295"),
     (lambda a: a.write_weights("top", 0, 0, 5), "words must be 4 integers, got 5"),
@@ -375,7 +376,7 @@ def test_ess_stp_dep_conductances():
     a = SynapseArray()
     si = SynapseInput(a)
     line = 150
-    h, row = 1, 2 * 150 - 224
+    row = 2 * 150 - 224
     a.set_synapse("bottom", row, 10, weight=12, decoder=5)
     si.set_row("bottom", row, syn_in=(1, 0), selgmax=0, gmax_div=(11, 0))
     si.stp.configure(line, 1, 1, cap_for_utilisation(3 / 11))
@@ -394,16 +395,22 @@ def test_ess_stp_dep_conductances():
 @pytest.mark.parametrize("call, message", [
     (lambda si: si.increments(strobes((1, 5, 1, 0))[["cycle", "driver"]]),
      r"strobes lack fields \['strobe', 'addr'\]"),
-    (lambda si: si.increments(([1], [224], [1], [0])), "synapse driver line 224 out of range 0..223"),
+    (lambda si: si.increments(([1], [224], [1], [0])),
+     "synapse driver line 224 out of range 0..223"),
     (lambda si: si.increments(([1], [0], [16], [0])), "strobe 16 out of range 0..15"),
     (lambda si: si.increments(([1], [0], [1], [16])), "strobe address 16 out of range 0..15"),
-    (lambda si: si.increments(([1, 2], [0], [1], [0])), r"strobe arrays differ in length: \[1, 2\]"),
-    (lambda si: si.increments(([5], [0], [1], [0])), "strobe cycle 5 before the last batch's cycle 10"),
+    (lambda si: si.increments(([1, 2], [0], [1], [0])),
+     r"strobe arrays differ in length: \[1, 2\]"),
+    (lambda si: si.increments(([5], [0], [1], [0])),
+     "strobe cycle 5 before the last batch's cycle 10"),
     (lambda si: si.set_row("top", 224), "synapse row 224 out of range 0..223"),
     (lambda si: si.set_row("top", 0, gmax_div=(16, 0)), r"gmax_div\[0\] 16 out of range 0..15"),
-    (lambda si: si.set_v_gmax("top", "middle", (0, 0, 0, 0)), "side 'middle' not 'left' or 'right'"),
-    (lambda si: si.set_v_gmax("top", "left", (0, 0, 0, 1024)), "V_gmax3 1024 out of range 0..1023"),
-    (lambda si: si.configure_from_srams("top", [0] * 223, [0] * 224), "drv_config needs 224 words, got 223"),
+    (lambda si: si.set_v_gmax("top", "middle", (0, 0, 0, 0)),
+     "side 'middle' not 'left' or 'right'"),
+    (lambda si: si.set_v_gmax("top", "left", (0, 0, 0, 1024)),
+     "V_gmax3 1024 out of range 0..1023"),
+    (lambda si: si.configure_from_srams("top", [0] * 223, [0] * 224),
+     "drv_config needs 224 words, got 223"),
     (lambda si: si.configure_from_srams("top", [0] * 224, [0x10000] + [0] * 223),
      "drv_gmax word 0 65536 out of range 0..65535"),
 ])
