@@ -1,0 +1,178 @@
+"""Staged HICANN configurator: a full random configuration over UDP through the emulated FPGA
+with read-back verification, a register corrupted behind the host's back, and the configured
+chip model routing events as configured (host-stack §3.4, hicann-digital §9.5)."""
+
+import contextlib
+import random
+
+import pytest
+
+from bss1.firmware.fpga_emulator import FpgaEmulator, HostHicannLink
+from bss1.host import configurator as C
+from bss1.host import hal
+from bss1.host.hal import (BackgroundGenerator, Direction, DNCMerger, HRepeaterOnHICANN,
+                           MergerConfig, MergerMode, MergerTree, RepeaterConfig, RepeaterMode,
+                           RowConfig, SynapseDriverConfig)
+from bss1.host.hostarq import ArqParams
+from bss1.host.hostarq_udp import HostArqClient
+from bss1.host.merger_tree import bg_period_for_isi
+from bss1.host.scenarios import routed_traffic
+from bss1.models import coords
+from bss1.models.hicann import HicannModel
+from bss1.rtl.registers import HICANN_MAP
+
+from hicann_scenarios import SynapseArrayLink
+
+CLIENT = ArqParams(rto_max_s=3e-3)
+FPGA = ArqParams(rto_max_s=3e-3, delay_ack_s=378e-6)
+
+
+@contextlib.contextmanager
+def udp_hicann():
+    with contextlib.ExitStack() as stack:
+        emu = stack.enter_context(FpgaEmulator(params=FPGA, n_hicanns=1))
+        client = stack.enter_context(
+            HostArqClient("127.0.0.1", emu.data_port, emu.reset_port, params=CLIENT))
+        client.connect()
+        yield emu, hal.UdpLink(HostHicannLink(client, n_hicanns=1, read_timeout=10.0), 0)
+
+
+def test_random_configuration_over_udp_verifies_and_detects_corruption():
+    cfg = C.random_hicann_config(11)
+    seen = []
+    with udp_hicann() as (emu, link):
+        n = C.configure(link, cfg, progress=lambda s, i, k: seen.append((s, i, k)))
+        checked = C.verify(link, cfg, synapses=False)
+        assert seen == [(s, i + 1, 5) for i, s in enumerate(C.STAGES)]
+        assert n > 5000 and checked > 2500
+        assert emu.status()["chip_bus_errors"] == [0]
+        # the chip holds what the HAL reads back, container by container
+        got = hal.run_queries(link, [hal.merger_tree_query(), hal.neuron_config_query(),
+                                     hal.synapse_driver_query(17), hal.denmem_quad_query(5),
+                                     hal.repeater_query(HRepeaterOnHICANN(6))])
+        assert got == [cfg.merger_tree, cfg.neuron_config, cfg.drivers[17], cfg.quads[5],
+                       cfg.repeaters[HRepeaterOnHICANN(6)]]
+        # corrupt two registers behind the host's back
+        model = emu.hicanns[0]
+        nc = HICANN_MAP["neuron_control"]
+        phase_hw = coords.rev_bits(cfg.phase, 8)
+        model.write(nc.tag, nc.address("phase"), phase_hw ^ 0x01)
+        xb = HICANN_MAP["crossbar_left"]
+        old = link.read_many([(xb.tag, xb.address("row", 7))])[0]
+        model.write(xb.tag, xb.address("row", 7), old ^ 0x4)
+        with pytest.raises(C.ConfigurationMismatch, match=(
+                r"^2 register\(s\) differ after configuration:\n"
+                rf"crossbar_left\.row\[7\] \(tag 0 address 0x0007\): wrote {old:#03x}, read "
+                rf"{old ^ 4:#03x}\n"
+                rf"neuron_control\.phase \(tag 0 address 0x4005\): wrote {phase_hw:#06x}, read "
+                rf"{phase_hw ^ 1:#06x}$")) as e:
+            C.verify(link, cfg, synapses=False)
+        assert [m[0].split(" ")[0] for m in e.value.mismatches] == \
+            ["crossbar_left.row[7]", "neuron_control.phase"]
+
+
+def routed_config(period=150, rows_per_channel=4):
+    """The routing of :func:`bss1.host.scenarios.routed_traffic` expressed as a HICANNConfig."""
+    cfg = C.HICANNConfig()
+    tree = MergerTree.one_on_one()
+    for d in range(8):
+        tree[DNCMerger(d)] = MergerConfig(MergerMode.RIGHT_ONLY, slow=True)
+    cfg.merger_tree = tree
+    address = {c: 16 * (c % 4) + 5 for c in range(8)}
+    cfg.background_generators = tuple(
+        BackgroundGenerator(i, period=bg_period_for_isi(period),
+                            address=address[coords.sw_to_hw8(i)]) for i in range(8))
+    for c in range(8):
+        y = coords.sending_hline(c)
+        v = coords.crossbar_vlines(y)[c % 4 if c < 4 else 4 + c % 4]
+        side = "left" if v < 128 else "right"
+        cfg.repeaters[HRepeaterOnHICANN(y)] = RepeaterConfig(RepeaterMode.OUTPUT,
+                                                             Direction.INWARD)
+        vs = hal.crossbar_side_vlines(y, side)
+        cfg.crossbar[(y, side)] = tuple(x == v for x in vs)
+        lines = [L for L in range(224) if coords.synapse_switch_exists(v, side, L)
+                 and coords.synapse_switch_target(side, L)[0] == "local"][:rows_per_channel]
+        msb = address[c] >> 4
+        row = RowConfig(syn_in=(1, 0), decoder=(msb, msb))
+        for L in lines:
+            sv = coords.synapse_switch_vlines(side, L)
+            cfg.synapse_switches[(side, L)] = tuple(x == v for x in sv)
+            cfg.drivers[L] = SynapseDriverConfig(enable=1, locin=1, rows=(row, row))
+    return cfg, address
+
+
+def test_configured_chip_routes_events_as_the_scenario():
+    cfg, address = routed_config()
+    _, routes = routed_traffic()                     # the same routing as plain writes
+    expected = {L: address[c] for c, lines in routes.items() for L in lines}
+    with udp_hicann() as (emu, link):
+        C.configure(link, cfg)
+        C.verify(link, cfg, synapses=False)
+        model = emu.hicanns[0]
+        arrived: dict[int, set] = {}
+        for _ in range(1200):
+            for L, a in model.step()["drv_in"].items():
+                arrived.setdefault(L, set()).add(a)
+    assert {L: a for L, s in arrived.items() for a in s} == expected
+    assert all(len(s) == 1 for s in arrived.values())
+    assert len(expected) == 32
+
+
+def test_synapse_array_in_the_configuration():
+    cfg = C.random_hicann_config(3, synapses=True)
+    model = HicannModel()
+    arr = SynapseArrayLink(_ModelWithL2(model))
+    C.configure(arr, cfg)
+    C.verify(arr, cfg)
+    # weights are written with the controllers' DLLs held in reset, CNFG released at the end
+    ctl = HICANN_MAP["synapse_controller_top"]
+    cnfg = [d for t, a, *d in arr.ops if len(d) == 1 and (t, a) == (ctl.tag,
+                                                                    ctl.address("cnfg"))]
+    held = cfg.synapse_controllers["synapse_controller_top"]
+    assert cnfg[-1] == [held.cnfg_word()]
+    # a weight changed behind the host's back is reported
+    row = sorted(cfg.weights)[0]
+    c, hw = hal.synapse_row_location(row)
+    words = arr.weights[c][(hw, 0)]
+    words[0] ^= 0x80000000
+    with pytest.raises(C.ConfigurationMismatch, match=rf"^1 register\(s\) differ after "
+                                                     rf"configuration:\nweights of "
+                                                     rf"SynapseRowOnHICANN {row}: wrote "
+                                                     rf"configured values, read 1 differing, "
+                                                     rf"first at index 0$"):
+        C.verify(arr, cfg)
+
+
+class _ModelWithL2(hal.ModelLink):
+    """ModelLink that keeps the write-only SPL1 word itself (the plain chip model has no
+    layer-2 block; the emulated FPGA's chip does)."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.spl1 = []
+
+    def _bus(self, tag, addr, write, data):
+        inst = HICANN_MAP["spl1_control"]
+        if write and tag == inst.tag and addr == inst.address("gbitlink"):
+            self.spl1.append(data)
+            return 0
+        return super()._bus(tag, addr, write, data)
+
+
+def test_bad_configurations():
+    cfg = C.HICANNConfig()
+    cfg.crossbar[(3, "left")] = (True, True, False, False)
+    with pytest.raises(ValueError, match=r"^HICANN config fails its checks: crossbar HLine 3 "
+                                         r"left: 2 switches closed$"):
+        C.configure(hal.ModelLink(HicannModel()), cfg)
+    with pytest.raises(ValueError, match=r"^stage 'LATE' not one of INIT, TIMING_UNCRITICAL, "
+                                         r"LOCKING_REPEATER_BLOCKS, LOCKING_SYNAPSE_DRIVERS, "
+                                         r"NEURONS$"):
+        C.configure(hal.ModelLink(HicannModel()), C.HICANNConfig(), stages=("INIT", "LATE"))
+    bad = C.HICANNConfig()
+    bad.drivers[3] = "l1"
+    arr = SynapseArrayLink()
+    with pytest.raises(ValueError, match=r"^synapse driver config 'l1' is not a "
+                                         r"SynapseDriverConfig$"):
+        C.configure(arr, bad)
+    assert arr.ops == []            # everything is encoded before the first write
