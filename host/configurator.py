@@ -248,20 +248,30 @@ def expected_registers(writes) -> dict[tuple[int, int], int]:
     return out
 
 
+def _sram_controller(tag: int, addr: int) -> str | None:
+    inst, reg, _ = HICANN_MAP.decode(tag, addr, False)
+    return inst.name if reg.name in DRIVER_SRAMS else None
+
+
 def _register_query(expected) -> Query:
-    ops = []
+    """Reads of all ``expected`` registers. Driver-SRAM reads return the word of the previous
+    SRAM read of the same controller (two-access read, §9.3), so each controller's SRAM words
+    are read back to back, the last address once more: n + 1 reads for n words."""
     keys = sorted(expected)
-    for tag, addr in keys:
-        two = HICANN_MAP.decode(tag, addr, False)[1].name in DRIVER_SRAMS
-        ops += [(tag, addr)] * (2 if two else 1)
+    sram = [_sram_controller(*k) for k in keys]
+    ops = []
+    slot = []           # index in the read data holding each key's value
+    for i, key in enumerate(keys):
+        ops.append(key)
+        if sram[i] is None:
+            slot.append(len(ops) - 1)
+            continue
+        slot.append(len(ops))           # answered by the next read
+        if i + 1 == len(keys) or sram[i + 1] != sram[i]:
+            ops.append(key)
 
     def decode(words):
-        got, i = {}, 0
-        for tag, addr in keys:
-            two = HICANN_MAP.decode(tag, addr, False)[1].name in DRIVER_SRAMS
-            i += 2 if two else 1
-            got[(tag, addr)] = words[i - 1]
-        return got
+        return {key: words[j] for key, j in zip(keys, slot)}
     return Query(tuple(ops), decode)
 
 
