@@ -26,7 +26,8 @@ Operations (opcode = instruction [16:14]):
   the full (worst-case) length. The write time is chosen per row by its parity: even rows hold
   voltage cells and odd rows current cells in all 128 neuron columns (analog-core §4.2, checked
   against :mod:`bss1.models.fg_layout` in the tests); the four odd-row voltage cells of
-  column 0 (V_bstdf, V_dtc, V_br, V_ccas, §4.3) are programmed with the current write time. During the first compare sweep the controller emits one ``fg_write`` per column
+  column 0 (V_bstdf, V_dtc, V_br, V_ccas, §4.3) are programmed with the current write time.
+  During the first compare sweep the controller emits one ``fg_write`` per column
   (row, column, RAM target, up = writeUp) in the core cycle after that column's first tick; the
   analog model applies writeUp / writeDown semantics (raise only cells below the target, lower
   only cells above it). The targets are read from the RAM bank named in the instruction at that
@@ -35,7 +36,8 @@ Operations (opcode = instruction [16:14]):
 * 3 getNextFalse: scans the failed-column set from the column after the last one reported, one
   column per tick; on a failed column c it reports c in SLAVE.column and keeps error = 1; when it
   runs past column 128 it reports column 128 and clears error (halbe stops on either, §10).
-* 4 / 5 stimulate once / continuously: plays the 129 values of the instruction's RAM bank to the
+* 4 / 5 stimulate once / continuously: plays the 129 values of the instruction's RAM bank (halbe
+  always names bank 0) to the
   current stimulus (``stim``), each held for ``pulselength + 1`` ticks (analog-core §3.6). Mode 4
   is busy until the last value, then the current drops to 0; mode 5 loops until the next accepted
   instruction and leaves the controller free (busy = 0) so that it can be stopped.

@@ -9,8 +9,8 @@ from amaranth.sim import Simulator
 
 from bss1.host.floating_gates import (COARSE, DEFAULT_PASSES, FGConfig, Poll, Wait, Write,
                                       block_instance, execute, failed_columns, instruction_word,
-                                      program_block, read_config, read_ram, read_status,
-                                      row_ram_words, stimulus_sequence)
+                                      program_block, program_row, read_config, read_ram,
+                                      read_status, row_ram_words, stimulus_sequence)
 from bss1.models import fg_layout as L
 from bss1.models.fg_controller import (FGControllerModel, FGWrite, max_programming_time,
                                        programming_ticks)
@@ -125,11 +125,13 @@ def test_twin_busy_time_at_default_timing(row):
     m.write(INS.address(), instruction_word(FGOpcode.WRITE_UP, row))
     m.step()
     assert m.busy
-    events = m.run_until_idle()
-    idle = m.cycle - 1 if events else m.cycle
-    busy_cycles = idle - accepted - 1
     wt = 1 if row % 2 else 15
     ticks = reference_ticks(255, 40, 9, wt, 9)
+    events = m.advance(4 * ticks - 8)
+    assert m.busy
+    while m.busy:
+        m.step()
+    busy_cycles = m.cycle - accepted - 1
     # busy from the cycle after acceptance through the cycle of the last slow tick
     assert 4 * ticks - 3 <= busy_cycles <= 4 * ticks
     assert [e.column for e in events] == list(range(129))
@@ -333,6 +335,7 @@ def test_lockstep_rtl_vs_twin(seed):
     sim.add_clock(1e-8)
     mismatches = []
     reads = []
+    seen = {"fg_write": 0, "stim": 0, "error": 0}
 
     async def tb(ctx):
         pending = None
@@ -363,6 +366,9 @@ def test_lockstep_rtl_vs_twin(seed):
                     out["readout"])
             if got != want:
                 mismatches.append((t, got, want))
+            seen["fg_write"] += got[2] is not None
+            seen["stim"] += got[3] is not None
+            seen["error"] += model.error
             await ctx.tick()
             if pending is not None and ctx.get(dut.bus.ack):
                 if pending[0] == "r":
@@ -373,6 +379,7 @@ def test_lockstep_rtl_vs_twin(seed):
     assert mismatches[:5] == []
     assert [(t, a) for t, a, b in reads if a != b] == []
     assert len(reads) > 50
+    assert all(seen.values()), seen
     assert model.cycle == n
 
 
@@ -429,8 +436,8 @@ def test_host_programs_chip_on_twins_ideal_and_noisy():
     per_block = sum(max_programming_time(c.op_word, c.bias_word, r)
                     for c, _ in DEFAULT_PASSES for r in range(24))
     assert 4 * per_block <= link.cycles
-    # neuron view: denmem 5 (left, top) and denmem 300 = (44, bottom) with reset of block 1? no:
-    # V_reset acts by quad position; denmem x=5 (odd, top) -> block 1
+    # neuron view: denmem 5 = (5, top), denmem 300 = (44, bottom); V_reset acts by quad
+    # position, so denmem (5, top) (odd, top) takes block 1's value
     fg = storage.neuron_values(5, 0)
     assert fg["E_l"] == 420 and fg["I_gl"] == 333
     assert storage.neuron_values(44, 1)["V_t"] == 610
@@ -453,18 +460,21 @@ def test_host_programs_chip_on_twins_ideal_and_noisy():
 
 def test_host_readback_and_failed_columns():
     link = TwinLink(FGStorage(), fail=(1 << 3) | (1 << 77) | (1 << 128))
+    inst = block_instance(2)
     values = list(range(1000, 871, -1))
-    execute(link, [FAST and Write(0, block_instance(2).address("op"), FAST.op_word),
-                   Write(0, block_instance(2).address("bias"), FAST.bias_word)])
-    execute(link, program_block(2, [values] * 24, FAST_PASSES)[2:2 + 67 + 1])
+    execute(link, [Write(0, inst.address("op"), FAST.op_word),
+                   Write(0, inst.address("bias"), FAST.bias_word)])
+    execute(link, program_row(2, 6, values, "down", FAST, bank=0))
     assert read_ram(link, 2, bank=0) == values
     assert read_config(link, 2) == FAST
     assert read_status(link, 2)["error"] == 1
     assert failed_columns(link, 2) == [3, 77, 128]
     link.fail = 1 << 9
-    execute(link, program_block(2, [values] * 24, FAST_PASSES)[2:2 + 67 + 1])
+    execute(link, program_row(2, 7, values[::-1], "up", FAST, bank=1))
+    assert read_ram(link, 2, bank=1) == values[::-1]
     assert failed_columns(link, 2) == [9]
     assert read_status(link, 2) == {"column": 128, "busy": 0, "error": 0}
+    assert link.storage.values[2, 6, 0] == 0 and link.storage.values[2, 7, 0] == 872
 
 
 # -- storage semantics --------------------------------------------------------------------------
