@@ -18,6 +18,15 @@ Two-access read
 the SRAM read of the addressed word into the latch. Reading the same address twice returns the
 word; :meth:`peek_sram` returns the stored word directly (no bus access, no timing) for checks.
 
+Command sequencer
+-----------------
+Without one, CTRL commands are stored but do nothing (STATUS ``slice_busy`` / ``auto_busy`` read
+0, CTRL ``idle`` reads 1, SYNOUT / SYNCORR read 0), like
+:class:`bss1.rtl.synapse_controller_regs.SynapseControllerRegs`. :meth:`attach_sequencer` plugs
+a :class:`bss1.models.synapse_controller.SynapseControllerModel` into a controller, the twin of
+:class:`bss1.rtl.synapse_controller.SynapseController`: CTRL writes then start commands and the
+status / SYNOUT / SYNCORR reads come from it; :meth:`step` steps it.
+
 Drivers
 -------
 :meth:`step` takes the events arriving in one cycle and returns the strobes the RTL shows one
@@ -70,6 +79,13 @@ class _Controller:
                      if r.name not in _SRAMS and r.name != "status"}
         self.seq_free = 0      # first cycle in which a new SRAM access can be served
         self.seq_start = -1    # cycle in which the running/last SRAM access was served
+        self.sequencer = None  # command sequencer twin (attach_sequencer)
+        self.seq_regs = None   # register words as during the current cycle (for the sequencer)
+        self.ctrl_write = None  # data of a CTRL write served in the current cycle
+
+    def snapshot(self):
+        self.seq_regs = {n: list(self.regs[n]) for n in ("ctrl", "cnfg", "lut", "synin",
+                                                         "synrst")}
 
 
 class SynapseDriverModel:
@@ -102,6 +118,21 @@ class SynapseDriverModel:
                                    f"{local_addr:#x}")
         return self.ctl[controller], hit[0], hit[1]
 
+    def attach_sequencer(self, controller: str, sequencer) -> None:
+        """Run ``sequencer`` (a SynapseControllerModel of the same half) as the command
+        sequencer of ``controller`` from the current cycle on."""
+        if controller not in self.ctl:
+            raise RegisterMapError(f"controller {controller!r} not one of "
+                                   f"{', '.join(CONTROLLERS)}")
+        half = controller.rsplit("_", 1)[1]
+        if sequencer.half != half:
+            raise ValueError(f"sequencer half {sequencer.half!r} does not match controller "
+                             f"{controller!r}")
+        sequencer.cycle = self.cycle
+        c = self.ctl[controller]
+        c.sequencer = sequencer
+        c.snapshot()
+
     def _sram_access(self, c: _Controller, cost: int) -> int:
         served = max(self.cycle, c.seq_free)
         c.seq_start = served
@@ -131,6 +162,8 @@ class SynapseDriverModel:
             return
         self.served_cycle = self.cycle
         c.regs[reg.name][idx] = data & ((1 << reg.width) - 1)
+        if reg.name == "ctrl":
+            c.ctrl_write = c.regs["ctrl"][0]
 
     def read(self, controller: str, local_addr: int) -> int:
         """Bus read; for a driver SRAM address: the latch (see the module docstring)."""
@@ -141,11 +174,17 @@ class SynapseDriverModel:
             value, c.latch = c.latch, self.peek_sram(controller, reg.name, idx)
             return value
         self.served_cycle = self.cycle
+        seq = c.sequencer
         if reg.name == "status":
-            return _STATUS.encode(syndrv_busy=int(self.busy(controller)))
+            return _STATUS.encode(syndrv_busy=int(self.busy(controller)),
+                                  slice_busy=int(bool(seq and seq.slice_busy)),
+                                  auto_busy=int(bool(seq and seq.auto_busy)))
         if reg.name == "ctrl":
             forced = _CTRL.field("cmd").mask | _CTRL.field("idle").mask
-            return (c.regs["ctrl"][0] & ~forced) | _CTRL.field("idle").mask
+            idle = 1 if seq is None else int(seq.idle)
+            return (c.regs["ctrl"][0] & ~forced) | _CTRL.encode(idle=idle)
+        if reg.name in ("synout", "syncorr"):
+            return 0 if seq is None else getattr(seq, reg.name)[idx]
         return c.regs[reg.name][idx]
 
     def busy(self, controller: str) -> bool:
@@ -207,6 +246,11 @@ class SynapseDriverModel:
             coords.check_range("synapse driver line", line, 0, coords.N_DRIVER_LINES - 1)
             coords.check_range("L1 address", addr, 0, 63)
         self._commit(self.cycle)
+        for c in self.ctl.values():
+            if c.sequencer is not None:
+                c.sequencer.step(c.seq_regs, c.ctrl_write)
+                c.ctrl_write = None
+                c.snapshot()
         out = {}
         self._collided = False
         for chain in self._chains:

@@ -39,18 +39,18 @@ keeps all four patterns in the HW-bottom byte).
 Register file (§6.1, §6.2)
 --------------------------
 CTRL, CNFG (reset 0x0BC0FF00 = halbe default, DLLs in reset), LUT x6, SYNIN x4 and SYNRST are
-32-bit readable storage. CTRL reads back with ``cmd`` forced to IDLE (0) and ``idle`` = 1 (as the
-hardware test ``tmsf_stdpctrl`` expects). STATUS is read-only (``syndrv_busy``; ``slice_busy``
-and ``auto_busy`` read 0). SYNOUT and SYNCORR are read-only and read 0. Unmapped local addresses
-and writes to read-only registers answer ``err`` = 1 and change nothing.
+32-bit readable storage. CTRL reads back with ``cmd`` forced to IDLE (0) and ``idle`` from the
+command sequencer (as the hardware test ``tmsf_stdpctrl`` expects). STATUS is read-only
+(``syndrv_busy``, ``slice_busy``, ``auto_busy``); SYNOUT and SYNCORR are read-only. Unmapped
+local addresses and writes to read-only registers answer ``err`` = 1 and change nothing.
 
-**Later stage:** the command sequencer (START_READ / READ / WRITE / START_RDEC / RDEC / WDEC /
-CLOSE_ROW / RST_CORR / AUTO, §6.3-6.5) and the synapse-array access port belong to a later stage.
-Until then commands written to CTRL are stored but have no effect, ``slice_busy`` and ``auto_busy``
-stay 0 and SYNOUT / SYNCORR read 0.
+Command sequencer
+-----------------
+This class has none: commands written to CTRL are stored but have no effect, ``slice_busy`` and
+``auto_busy`` read 0, ``idle`` reads 1 and SYNOUT / SYNCORR read 0. The subclass
+:class:`bss1.rtl.synapse_controller.SynapseController` plugs the sequencer (§6.3-6.5) and the
+synapse-array access port in through :meth:`SynapseControllerRegs.elaborate_sequencer`.
 """
-
-from __future__ import annotations
 
 from amaranth import Array, Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
@@ -62,7 +62,8 @@ from bss1.models import coords
 from .bus import BusSignature, register_hit, slave_access
 from .registers import DRIVER_CONFIG_BOTTOM, DRIVER_DECODER, DRIVER_SRAMS, SYNAPSE_CONTROLLER
 
-__all__ = ["DriverSetting", "SynapseControllerRegs", "DRIVER_SRAMS", "CNFG_RESET",
+__all__ = ["DriverSetting", "SynapseControllerRegs", "SequencerRegs", "SequencerOutputs",
+           "DRIVER_SRAMS", "CNFG_RESET",
            "TIMING_READ_RESET", "TIMING_SETUP_WRITE_RESET", "HALVES", "half_lines",
            "sram_write_cost", "sram_read_cost", "decoder_strobe_bits"]
 
@@ -124,6 +125,26 @@ def decoder_strobe_bits(line: int) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
+class SequencerRegs:
+    """What the register file hands to a command sequencer (all signals of the slave's domain).
+
+    ``ctrl``, ``cnfg``, ``synrst``: the stored words; ``luts`` (6) and ``synin`` (4): lists of
+    32-bit words; ``ctrl_write``: 1 in the cycle in which a bus write to CTRL is served (its
+    data is ``wdata``; ``ctrl`` holds it from the next cycle on)."""
+
+    def __init__(self, ctrl, cnfg, luts, synin, synrst, ctrl_write, wdata):
+        self.ctrl, self.cnfg, self.luts, self.synin = ctrl, cnfg, luts, synin
+        self.synrst, self.ctrl_write, self.wdata = synrst, ctrl_write, wdata
+
+
+class SequencerOutputs:
+    """What a command sequencer gives back to the register file (values or constants)."""
+
+    def __init__(self, slice_busy=0, auto_busy=0, idle=1, synout=(0,) * 4, syncorr=(0,) * 2):
+        self.slice_busy, self.auto_busy, self.idle = slice_busy, auto_busy, idle
+        self.synout, self.syncorr = list(synout), list(syncorr)
+
+
 def _mem_index_bits() -> int:
     """Address bits of one SRAM bank (224 words -> 8)."""
     return (max(SYNAPSE_CONTROLLER.reg(n).count for n in DRIVER_SRAMS) - 1).bit_length()
@@ -157,11 +178,20 @@ class SynapseControllerRegs(wiring.Component):
             half_lines(half)                   # raises the error naming the bad value
         self.half = half
         self.lines = half_lines(half)
-        super().__init__({
+        super().__init__(self.members())
+
+    def members(self) -> dict:
+        """The component's signature members (subclasses add theirs)."""
+        return {
             "bus": In(BusSignature()),
             "drivers": Out(data.ArrayLayout(DriverSetting, DRIVERS_PER_HALF)),
             "syndrv_busy": Out(1),
-        })
+        }
+
+    def elaborate_sequencer(self, m: Module, regs: SequencerRegs) -> SequencerOutputs:
+        """Build the command sequencer into ``m``; this class has none (see the module
+        docstring)."""
+        return SequencerOutputs()
 
     def elaborate(self, platform):
         m = Module()
@@ -222,7 +252,19 @@ class SynapseControllerRegs(wiring.Component):
                  for i in range(SYNAPSE_CONTROLLER.reg("synin").count)]
 
         ctrl_forced = _CTRL.field("cmd").mask | _CTRL.field("idle").mask
-        status_word = Cat(busy).as_unsigned() << _STATUS.field("syndrv_busy").lsb
+        ctrl_write = Signal()
+        m.d.comb += ctrl_write.eq(do & bus.we &
+                                  register_hit(bus.addr, SYNAPSE_CONTROLLER.reg("ctrl"))[0])
+        seq = self.elaborate_sequencer(
+            m, SequencerRegs(ctrl, cnfg, luts, synin, synrst, ctrl_write, bus.wdata))
+        status_word = Signal(32)
+        m.d.comb += status_word.eq(
+            (busy << _STATUS.field("syndrv_busy").lsb)
+            | (seq.slice_busy << _STATUS.field("slice_busy").lsb)
+            | (seq.auto_busy << _STATUS.field("auto_busy").lsb))
+        ctrl_read = Signal(32)
+        m.d.comb += ctrl_read.eq((ctrl & ~ctrl_forced)
+                                 | (seq.idle << _CTRL.field("idle").lsb))
 
         def single(name):
             return register_hit(bus.addr, SYNAPSE_CONTROLLER.reg(name))[0]
@@ -231,15 +273,15 @@ class SynapseControllerRegs(wiring.Component):
         plain = [
             (single("timing_read"), t_read, t_read),
             (single("timing_setup_write"), t_sw, t_sw),
-            (single("ctrl"), (ctrl & ~ctrl_forced) | _CTRL.field("idle").mask, ctrl),
+            (single("ctrl"), ctrl_read, ctrl),
             (single("cnfg"), cnfg, cnfg),
             (single("status"), status_word, None),
             (single("synrst"), synrst, synrst),
         ]
         lut_hit, lut_idx = register_hit(bus.addr, SYNAPSE_CONTROLLER.reg("lut"))
         synin_hit, synin_idx = register_hit(bus.addr, SYNAPSE_CONTROLLER.reg("synin"))
-        synout_hit = register_hit(bus.addr, SYNAPSE_CONTROLLER.reg("synout"))[0]
-        syncorr_hit = register_hit(bus.addr, SYNAPSE_CONTROLLER.reg("syncorr"))[0]
+        synout_hit, synout_idx = register_hit(bus.addr, SYNAPSE_CONTROLLER.reg("synout"))
+        syncorr_hit, syncorr_idx = register_hit(bus.addr, SYNAPSE_CONTROLLER.reg("syncorr"))
 
         with m.If(do):
             m.d.sync += [rdata.eq(0), err.eq(0)]
@@ -266,9 +308,13 @@ class SynapseControllerRegs(wiring.Component):
                                     m.d.sync += r.eq(bus.wdata)
                     with m.Else():
                         m.d.sync += rdata.eq(Array(regs)[idx])
-            with m.Elif(synout_hit | syncorr_hit):
-                # read-only, 0 until the command sequencer exists (later stage)
-                m.d.sync += err.eq(bus.we)
+            for hit, idx, vals in ((synout_hit, synout_idx, seq.synout),
+                                   (syncorr_hit, syncorr_idx, seq.syncorr)):
+                with m.Elif(hit):                          # read-only
+                    with m.If(bus.we):
+                        m.d.sync += err.eq(1)
+                    with m.Else():
+                        m.d.sync += rdata.eq(Array(vals)[idx])
             with m.Else():
                 m.d.sync += err.eq(1)
 
