@@ -542,13 +542,15 @@ def trace_entries(words) -> list[int]:
     raise FormatError(f"trace has no end-of-trace word {TRACE_END_WORD:#018x}")
 
 
-def encode_trace(pulses) -> list[int]:
+def encode_trace(pulses, until: int | None = None) -> list[int]:
     """Trace words the FPGA sends for ``(t_dnc, label)`` or ``(t_dnc, label, arrival)`` pulses.
 
     ``arrival`` (default ``t_dnc``) is the FPGA systime at arrival; pulses are sorted by it and
     ``0 <= arrival - t_dnc < 2^14``. Each 2^15-cycle wrap of the systime before an arrival adds
     a word {empty, overflow(running count)}; a half-filled word is completed with an empty slot.
-    Labels are 12-bit (DNC bits of a 14-bit label must be 0: one DNC per FPGA).
+    ``until`` (default: the last arrival) is the systime at which recording stopped; the wraps up
+    to it are written too. Labels are 12-bit (DNC bits of a 14-bit label must be 0: one DNC per
+    FPGA).
     """
     entries: list[int] = []
     ov, prev = 0, 0
@@ -573,6 +575,14 @@ def encode_trace(pulses) -> list[int]:
                 entries.append(TRACE_EMPTY_ENTRY)
             entries += [TRACE_EMPTY_ENTRY, TRACE_OVERFLOW.encode(overflow=1, count=ov)]
         entries.append(TracePulse(label, t % _TS_WRAP, (arrival >> 14) & 1).entry)
+    if until is not None:
+        if not isinstance(until, int) or isinstance(until, bool) or until < prev:
+            raise FormatError(f"trace end {until!r} out of range >= {prev} (the last arrival)")
+        while ov < until // _TS_WRAP:
+            ov += 1
+            if len(entries) % 2:
+                entries.append(TRACE_EMPTY_ENTRY)
+            entries += [TRACE_EMPTY_ENTRY, TRACE_OVERFLOW.encode(overflow=1, count=ov)]
     if len(entries) % 2:
         entries.append(TRACE_EMPTY_ENTRY)
     return _entries_to_words(entries) + [TRACE_END_WORD]

@@ -107,7 +107,8 @@ class DncInterface(wiring.Component):
     -------
     spl1_control, dnc_if : In(BusSignature())
         Bus slaves (local addresses).
-    l2_in : In(stream.Signature(L2Pulse, always_ready=True))
+    l2_in : In(stream.Signature(L2Pulse))
+        Always ready (losses are counted, never back-pressured).
     l2_out : Out(stream.Signature(L2Pulse))
     merger_in : Out(l1_array(8))
         Into input 1 of DNC merger c.
@@ -135,7 +136,7 @@ class DncInterface(wiring.Component):
         members = {
             "spl1_control": In(BusSignature()),
             "dnc_if": In(BusSignature()),
-            "l2_in": In(stream.Signature(L2Pulse, always_ready=True)),
+            "l2_in": In(stream.Signature(L2Pulse)),
             "l2_out": Out(stream.Signature(L2Pulse)),
             "merger_in": Out(l1_array(N_CHANNELS)),
             "merger_out": In(l1_array(N_CHANNELS)),
@@ -204,6 +205,7 @@ class DncInterface(wiring.Component):
 
         # -- incoming: rejection, expiry, release buffers, release --------------------------------
         pin = self.l2_in.payload
+        m.d.comb += self.l2_in.ready.eq(1)
         delta = Signal(SYSTIME_BITS)
         m.d.comb += delta.eq(pin.timestamp - now_next)
         adds = {name: [] for name in COUNTERS}
