@@ -223,6 +223,18 @@ def test_trace_random_pulses_with_wraps_equal_the_host_encoder():
     assert decode_trace(log["words"]) == [(t, lab) for t, lab, _ in pulses]
 
 
+def test_trace_bad_input():
+    with pytest.raises(ValueError, match=r"^trace end 10 out of range >= 20 \(the last "
+                                         r"arrival\)$"):
+        encode_trace([(20, 1)], until=10)
+    with pytest.raises(ValueError, match=r"^trace_pulse\.label: value 4096 out of range "
+                                         r"0\.\.4095$"):
+        TraceModel().step((4096, 0))
+    # wraps up to the stop time are written even without later pulses
+    assert encode_trace([(5, 1)], until=2**15) == [
+        0x40000000_00000005 | 1 << 15, 0x80000001_40000000, TRACE_END_WORD]
+
+
 # -- loopback: playback -> DNC interface -> DNC mergers (loopback) -> DNC interface -> trace ------
 class LoopbackTop(Elaboratable):
     """One FPGA (domain ``fpga``, 125 MHz) and one HICANN (``sync``, 100 MHz) joined by a link of
