@@ -14,8 +14,8 @@ from bss1.models.synapse_controller import SynapseControllerModel, lut_entries, 
 from bss1.models.synapse_driver import SynapseDriverModel
 from bss1.rtl.registers import DRIVER_SRAMS as SRAMS, SYNAPSE_CONTROLLER as SC
 from bss1.rtl.synapse_array_port_sim import serve_synapse_array
-from bss1.rtl.synapse_controller import (Command, SynapseArrayOp, SynapseController,
-                                         command_cycles)
+from bss1.rtl.synapse_controller import (Command, SynapseArrayOp, SynapseArrayPort,
+                                         SynapseController, command_cycles)
 from bss1.rtl.synapse_controller_regs import CNFG_RESET
 
 CTRL, CNFG, STATUS = SC.reg("ctrl"), SC.reg("cnfg"), SC.reg("status")
@@ -433,3 +433,309 @@ def test_tmsf_stdpctrl_ram_tests(encr):
     run(dut, body, arr, "top")
     assert ok["fail"] == []
     assert 3 * (34 + 8 * (18 + 6) + 3) <= ok["auto_cycles"] < 3 * (34 + 8 * (18 + 6) + 3) + 20
+
+
+# -- LUTs (§6.4) -------------------------------------------------------------------------------------
+def test_lut_logical_physical_golden():
+    """Registers written in halbe's logical view hold the physical table of §6.4:
+    LUT_phys[rev4(w)] = rev4(T[w]); with the default LUTs an update with the causal flag
+    increments, with the acausal flag decrements, with both keeps, without flags keeps."""
+    rng = random.Random(8)
+    for table in (DEFAULT_CAUSAL, DEFAULT_ACAUSAL, IDENTITY,
+                  [rng.randrange(16) for _ in range(16)]):
+        phys = lut_entries(*lut_registers_logical(table))
+        assert [rev4(phys[rev4(w)]) for w in range(16)] == table
+    luts = (lut_registers_logical(DEFAULT_ACAUSAL) + lut_registers_logical(DEFAULT_CAUSAL)
+            + lut_registers_logical(IDENTITY))
+    weights = [[(4 * i + j) % 16 for j in range(8)] for i in range(4)]
+    words = weight_words(weights)
+    bit = {(i, j): 1 << (31 - (8 * i + j)) for i in range(4) for j in range(8)}
+    kinds = {(i, j): (i * 8 + j) % 4 for i in range(4) for j in range(8)}  # 0 none 1 c 2 a 3 both
+    c0 = sum(bit[k] for k, v in kinds.items() if v in (1, 3))
+    c1 = sum(bit[k] for k, v in kinds.items() if v in (2, 3))
+    new = lut_update(words, c0, c1, luts)
+    expect = [[{0: w, 1: min(w + 1, 15), 2: max(w - 1, 0), 3: w}[kinds[i, j]]
+               for j, w in enumerate(row)] for i, row in enumerate(weights)]
+    assert new == weight_words(expect)
+
+
+def _prepare_stdp(arr, half, rows, rng, sub_threshold=10.0):
+    """Random weights; per synapse of ``rows`` (HW) a random flag kind 0 none, 1 causal,
+    2 acausal, 3 both (accumulators FULL, none: both sub-threshold). Returns
+    {(row, column): kind}."""
+    arr.set_weights(half, np.array([[rng.randrange(16) for _ in range(256)]
+                                    for _ in range(224)]))
+    kinds = {}
+    for r in rows:
+        ra = row_on_array(half, r)
+        for c in range(256):
+            k = rng.randrange(4)
+            kinds[r, c] = k
+            arr.set_correlation(half, ra, c, causal=FULL if k & 1 else sub_threshold,
+                                acausal=FULL if k & 2 else sub_threshold)
+    return kinds
+
+
+@pytest.mark.parametrize("luts,without_reset", [("default", 0), ("random", 0), ("random", 1)])
+def test_auto_follows_luts_once(luts, without_reset):
+    """AUTO over two rows with prepared correlation: every synapse follows the causal / acausal
+    / combined LUT (or keeps its weight without flag) exactly once; flagged synapses selected by
+    SYNRST lose their correlation, the others keep it; with without_reset nothing is reset and a
+    second AUTO applies the LUTs again, otherwise the second AUTO changes nothing. auto_busy
+    lasts rows x (34 + 8 (18 + 6 [+ 21]) + 3) cycles."""
+    rng = random.Random(hash((luts, without_reset)) & 0xFFFF)
+    half, rows = "top", [5, 6]
+    arr = SynapseArray()
+    kinds = _prepare_stdp(arr, half, rows, rng)
+    w0 = arr.weights(half).copy()
+    acc0 = [a.copy() for a in arr.sensors.accumulators(half)]
+    if luts == "default":
+        tables = {1: DEFAULT_CAUSAL, 2: DEFAULT_ACAUSAL, 3: IDENTITY}
+    else:
+        tables = {k: [rng.randrange(16) for _ in range(16)] for k in (1, 2, 3)}
+    synrst = rng.getrandbits(32)
+    dut = SynapseController(half)
+    res = {}
+
+    async def body(b, ctx):
+        await b.write(CNFG.address(), CNFG_RUN | TYPICAL_PATTERNS)
+        regs = (lut_registers_logical(tables[2]) + lut_registers_logical(tables[1])
+                + lut_registers_logical(tables[3]))
+        for i, v in enumerate(regs):
+            await b.write(LUT.address(i), v)
+        await b.write(SYNRST.address(), synrst)
+        for n in range(2):
+            served = await b.command(Command.AUTO, row=rows[0], last_row=rows[-1], sel=3,
+                                     without_reset=without_reset)
+            auto = []
+            while ctx.get(dut.auto_busy):
+                auto.append(b.now)
+                await b.tick()
+            res[n] = (auto[0] - served, len(auto), arr.weights(half).copy(),
+                      [a.copy() for a in arr.sensors.accumulators(half)])
+            res[f"syncorr{n}"] = await b.words(SYNCORR)
+    run(dut, body, arr, half)
+    per_row = 34 + 8 * (18 + 6 + (0 if without_reset else 21)) + 3
+    assert res[0][:2] == res[1][:2] == (1, len(rows) * per_row)
+
+    def apply(w, k):
+        return tables[k][w] if k else w
+    w1, acc1 = res[0][2], res[0][3]
+    w2 = res[1][2]
+    expect1 = w0.copy()
+    expect2 = w0.copy()
+    for (r, c), k in kinds.items():
+        ra = row_on_array(half, r)
+        expect1[ra, c] = apply(w0[ra, c], k)
+        reset = not without_reset and k and (synrst >> (31 - (8 * (c // 64) + c % 8))) & 1
+        for a0, a1 in zip(acc0, acc1):
+            assert a1[ra, c] == (0 if reset else a0[ra, c]), (r, c, k)
+        # second pass: a synapse keeps its flags unless it was reset
+        expect2[ra, c] = apply(expect1[ra, c], 0 if reset else k)
+    assert np.array_equal(w1, expect1)
+    assert np.array_equal(w2, expect2)
+    # SYNCORR shows the flags of the last evaluated column set (row 6, set 7) of the 2nd pass
+    r, s = rows[-1], 7
+    assert res["syncorr1"] == [
+        sum(1 << (31 - (8 * i + j)) for i, cs in enumerate(columns(s)) for j, c in enumerate(cs)
+            if (0 if not without_reset and (synrst >> (31 - (8 * i + j))) & 1 else
+                kinds[r, c]) & bit)
+        for bit in (1, 2)]
+
+
+FAST = CNFG.encode(endel=0, predel=0, oedel=1, wrdel=0, patterns=TYPICAL_PATTERNS)
+FAST_ROW = 4 + 8 * (4 + 4) + 3                 # START_READ, 8 x (READ, WRITE), CLOSE_ROW
+
+
+def test_auto_continuous_and_row_wrap():
+    """continuous = 1 restarts at the first row after the last; a CTRL write with
+    continuous = 0 ends the run after the pass in progress. Rows count 223 -> 0."""
+    half = "bottom"
+    arr = SynapseArray()
+    r_a = row_on_array(half, 223)
+    arr.set_synapse(half, r_a, 9, weight=2)
+    arr.set_correlation(half, r_a, 9, causal=FULL)             # causal flag, never reset
+    dut = SynapseController(half)
+    log = []
+    res = {}
+
+    async def body(b, ctx):
+        await b.write(CNFG.address(), FAST)
+        regs = (lut_registers_logical(DEFAULT_ACAUSAL) + lut_registers_logical(DEFAULT_CAUSAL)
+                + lut_registers_logical(IDENTITY))
+        for i, v in enumerate(regs):
+            await b.write(LUT.address(i), v)
+        start = await b.command(Command.AUTO, row=222, last_row=1, continuous=1,
+                                without_reset=1)
+        await b.tick(int(2.5 * 4 * FAST_ROW))
+        stop = await b.write(CTRL.address(), CTRL.encode(cmd=0, continuous=0, row=222,
+                                                         last_row=1))
+        while ctx.get(dut.auto_busy):
+            await b.tick()
+        res["cycles"] = b.now - start - 1
+        res["stop"] = stop - start
+    run(dut, body, arr, half, log=log)
+    reads = [(row, colset) for (_, op, row, colset, *_) in log
+             if op == SynapseArrayOp.READ_WEIGHTS]
+    one_pass = [(r, s) for r in (222, 223, 0, 1) for s in range(8)]
+    assert reads == one_pass * 3
+    assert res["cycles"] == 3 * 4 * FAST_ROW and res["stop"] < res["cycles"]
+    assert arr.synapse(half, r_a, 9)[0] == 5                  # +1 per pass
+
+
+def test_bad_commands():
+    """Unused codes (8, 11..15), newcmd = 0, rows above 223 and commands while busy (a single
+    command or AUTO) start nothing: no busy cycle, no array access; the CTRL word is stored."""
+    half = "top"
+    arr = SynapseArray()
+    dut = SynapseController(half)
+    log = []
+    res = {"ctrl": []}
+
+    async def body(b, ctx):
+        await b.write(CNFG.address(), CNFG_RUN)
+        for i in range(4):
+            await b.write(SYNIN.address(i), 0xFFFF_FFFF)
+        for code in (8, 11, 12, 13, 14, 15):
+            word = CTRL.encode(cmd=code, newcmd=1, row=3, sel=2, encr=1)
+            await b.write(CTRL.address(), word)
+            res["ctrl"].append((word, await b.read(CTRL.address())))
+        await b.command(Command.WRITE, row=3, newcmd=0)
+        await b.command(Command.WRITE, row=224)
+        await b.command(Command.WRITE, row=255)
+        await b.command(Command.AUTO, row=3, last_row=224)
+        await b.tick(30)
+        res["quiet"] = list(b.busy_trace)
+        # while busy: START_READ running, WRITE ignored
+        served = await b.command(Command.START_READ, row=7)
+        await b.command(Command.WRITE, row=7, sel=0)
+        while ctx.get(dut.slice_busy):
+            await b.tick()
+        res["start_read"] = (list(b.busy_trace), served)
+        res["stored"] = CTRL.decode(await b.read(CTRL.address()))
+        # while AUTO runs: a WRITE is ignored, AUTO takes its normal time
+        await b.write(CNFG.address(), FAST)
+        start = await b.command(Command.AUTO, row=10, last_row=10, without_reset=1)
+        await b.tick(20)
+        await b.command(Command.WRITE, row=11, sel=0)
+        while ctx.get(dut.auto_busy):
+            await b.tick()
+        res["auto"] = b.now - start - 1
+    run(dut, body, arr, half, log=log)
+    for word, got in res["ctrl"]:
+        assert got == (word & ~CTRL.field("cmd").mask) | CTRL.field("idle").mask
+    assert res["quiet"] == []
+    trace, served = res["start_read"]
+    assert trace == list(range(served + 1, served + 1 + 34))
+    assert res["stored"]["cmd"] == 0 and res["stored"]["row"] == 7
+    assert res["auto"] == FAST_ROW
+    assert not arr.weights(half).any()          # no WRITE reached the array
+    assert {row for (_, _, row, *_) in log} == {10}
+
+
+# -- lock-step with the twin -----------------------------------------------------------------------
+def _twin_arrays(rng):
+    arrays = (SynapseArray(), SynapseArray())
+    w = np.array([[rng.randrange(16) for _ in range(256)] for _ in range(224)])
+    d = np.array([[rng.randrange(16) for _ in range(256)] for _ in range(224)])
+    acc = [[[rng.choice([0.0, 10.0, FULL]) for _ in range(256)] for _ in range(224)]
+           for _ in range(2)]
+    rows = [r for r in range(224) for _ in range(256)]
+    cols = list(range(256)) * 224
+    for a in arrays:
+        for half in ("top", "bottom"):
+            a.set_weights(half, w)
+            a.set_decoders(half, d)
+            a.set_correlation(half, rows, cols, causal=np.ravel(acc[0]),
+                              acausal=np.ravel(acc[1]))
+    return arrays
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_rtl_matches_twin_random_commands(seed):
+    """Random command sequences (all codes, commands while busy, AUTO incl. continuous, random
+    CNFG / LUT / SYNIN / SYNRST, random ack latencies): RTL and twin agree in every cycle
+    (slice_busy, auto_busy, req), on every bus read, on every array access and on the final
+    array contents."""
+    rng = random.Random(seed)
+    half = "bottom" if seed % 2 else "top"
+    ctl = f"synapse_controller_{half}"
+    arr_rtl, arr_model = _twin_arrays(rng)
+    lats = [rng.choice([1, 1, 2, 3, 7, 25]) for _ in range(20000)]
+    model = SynapseDriverModel()
+    seq = SynapseControllerModel(half, arr_model, ack_latency=lambda n: lats[n])
+    model.attach_sequencer(ctl, seq)
+    dut = SynapseController(half)
+    log = []
+    res = {"n": 0}
+    codes = [c for c in Command if c != Command.AUTO] * 3 + [Command.AUTO, 8, 11, 15]
+
+    async def body(b, ctx):
+        for _ in range(600):
+            x = rng.random()
+            if x < 0.08:
+                v = rng.getrandbits(32)
+                if rng.random() < 0.7:       # mostly short timings: more commands per cycle
+                    v &= ~(CNFG.field("endel").mask | CNFG.field("predel").mask |
+                           CNFG.field("oedel").mask) | CNFG.encode(endel=1, predel=2, oedel=1)
+                await b.write(CNFG.address(), v)
+            elif x < 0.16:
+                reg = rng.choice([LUT, SYNIN, SYNRST])
+                await b.write(reg.address(rng.randrange(reg.count)), rng.getrandbits(32))
+            elif x < 0.55:
+                cmd = rng.choice(codes)
+                row = rng.randrange(224) if rng.random() < 0.95 else rng.randrange(224, 256)
+                last = (row + rng.randrange(2)) % 224 if row < 224 else row
+                await b.write(CTRL.address(), CTRL.encode(
+                    cmd=int(cmd), newcmd=int(rng.random() < 0.9), row=row, last_row=last,
+                    sel=rng.randrange(8), encr=rng.randrange(2),
+                    continuous=int(rng.random() < 0.1), without_reset=rng.randrange(2),
+                    scc=rng.randrange(2), sca=rng.randrange(2)))
+                if rng.random() < 0.5:            # software waits for the command
+                    while await b.read(STATUS.address()) & 0x6 and not ctx.get(dut.auto_busy):
+                        pass
+            elif x < 0.85:
+                reg = rng.choice([STATUS, CTRL, SYNOUT, SYNCORR])
+                await b.read(reg.address(rng.randrange(reg.count)))
+            elif x < 0.9:
+                s = SC.reg(rng.choice(SRAMS))
+                await b.access(s.address(rng.randrange(224)), rng.random() < 0.5,
+                               rng.getrandbits(16))
+            else:
+                await b.tick(rng.randrange(1, 60))
+            res["n"] += 1
+        await b.write(CTRL.address(), 0)           # stop a continuous run
+        while ctx.get(dut.slice_busy):
+            await b.tick()
+        await b.read(SYNOUT.address(0))
+    run(dut, body, arr_rtl, half, latency=lambda n: lats[n], model=model, log=log)
+    assert res["n"] == 600
+    assert len(log) > 50 and log == seq.log
+    assert {op for (_, op, *_) in log} == set(SynapseArrayOp)
+    for h in ("top", "bottom"):
+        assert np.array_equal(arr_rtl.weights(h), arr_model.weights(h))
+        assert np.array_equal(arr_rtl.decoders(h), arr_model.decoders(h))
+        for a, b_ in zip(arr_rtl.sensors.accumulators(h), arr_model.sensors.accumulators(h)):
+            assert np.array_equal(a, b_)
+
+
+def test_bad_input_messages():
+    arr = SynapseArray()
+    with pytest.raises(ValueError, match=r"^half 'middle' not one of 'top', 'bottom'$"):
+        SynapseControllerModel("middle", arr)
+    with pytest.raises(ValueError, match=r"^ack latency 0 out of range 1\.\.$"):
+        SynapseControllerModel("top", arr, ack_latency=0)
+    port = SynapseArrayPort().create()
+    with pytest.raises(ValueError, match=r"^half 'left' not one of 'top', 'bottom'$"):
+        serve_synapse_array(port, arr, "left")
+    with pytest.raises(ValueError, match=r"^ack latency 0 out of range 1\.\.$"):
+        serve_synapse_array(port, arr, "top", latency=0)
+    m = SynapseDriverModel()
+    with pytest.raises(ValueError, match=r"^sequencer half 'top' does not match controller "
+                                         r"'synapse_controller_bottom'$"):
+        m.attach_sequencer("synapse_controller_bottom", SynapseControllerModel("top", arr))
+    with pytest.raises(ValueError, match=r"^controller 'synapse_controller_x' not one of "
+                                         r"synapse_controller_top, synapse_controller_bottom$"):
+        m.attach_sequencer("synapse_controller_x", SynapseControllerModel("top", arr))
+    with pytest.raises(ValueError, match=r"^synapse row address 224 out of range 0\.\.223$"):
+        arr.read_weights("top", 224, 0)      # what a servicing side answers to a bad row
