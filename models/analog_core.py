@@ -56,7 +56,8 @@ from bss1.models.neuron import (CORE_HZ, DENMEMS_PER_HICANN, DT_ESS, Mismatch, N
                                 compound_neurons)
 from bss1.models.stp import StpParameters
 from bss1.models.synapse_array import SynapseArray
-from bss1.models.synapse_input import STROBE_DTYPE, Increments, SynapseInput
+from bss1.models.synapse_input import (STROBE_DTYPE, Increments, SynapseInput,
+                                       row_conductance)
 
 __all__ = ["AnalogCore", "STROBE_DTYPE", "WAFER_STROBE_DTYPE", "FIRE_DTYPE", "WAFER_FIRE_DTYPE",
            "fire_line", "denmem_of_fire_line", "N_DRIVERS"]
@@ -121,7 +122,9 @@ class AnalogCore:
         self.distortion_sigma = float(distortion_sigma)
         # packed weight/decoder arrays by reference (no copy), see _packed_of
         self._packed = numba.typed.List([_packed_of(a) for a in self.arrays])
-        self._g = np.zeros((self.n_hicanns, 2, _HALF_ROWS, 2, 16))
+        # g(h, half, row, input, w) = poly[w] * scale[h, half, row, input]: 1/16 byte per synapse
+        self._poly = np.zeros(16)
+        self._scale = np.zeros((self.n_hicanns, 2, _HALF_ROWS, 2))
         self._g_version = [None] * self.n_hicanns
         if self.distortion_sigma > 0:
             self._dist = np.stack([self.distortion(h) for h in range(self.n_hicanns)])
@@ -160,7 +163,7 @@ class AnalogCore:
         """Bytes of per-synapse state of all HICANNs: weights, decoders, STDP sensors, the
         conductance tables per row and (if enabled) the distortion factors."""
         dist = self._dist.nbytes if self.distortion_sigma > 0 else 0
-        return sum(a.nbytes() for a in self.arrays) + self._g.nbytes + dist
+        return sum(a.nbytes() for a in self.arrays) + self._scale.nbytes + dist
 
     # -- configuration ---------------------------------------------------------------------------
     def configure_drivers(self, source, hicann: int = 0) -> None:
@@ -208,12 +211,19 @@ class AnalogCore:
 
     # -- events ----------------------------------------------------------------------------------
     def _tables(self):
+        """(poly, scale) from each HICANN's row table: every row's g(w) is the calibration
+        polynomial times a per-row, per-input factor (§5.2), so the table factorises."""
         for h, si in enumerate(self.inputs):
             version = getattr(si, "_config_version", None)
             if version is None or version != self._g_version[h]:
-                self._g[h] = si.row_table()
+                table = si.row_table()                          # (2, 224, 2, 16)
+                poly = row_conductance(np.arange(16), zero_weight_conducts=True)
+                self._scale[h] = table[..., 15] / poly[15]
+                if not si.zero_weight_conducts:
+                    poly[0] = 0.0
+                self._poly = poly
                 self._g_version[h] = version
-        return self._g
+        return self._poly, self._scale
 
     def _fields(self, strobes, lo, hi):
         """Validated (cycle, hicann, driver, strobe, addr) arrays, cycle-sorted, strobe != 0."""
@@ -260,14 +270,20 @@ class AnalogCore:
         return f
 
     def _increments(self, cyc, hic, line, strobe, addr) -> Increments:
-        g = self._tables()
+        poly, scale = self._tables()
         f = self._stp_factors(cyc, hic, line)
         dist = self._dist
         use_dist = self.distortion_sigma > 0
-        n = _count(hic, line, strobe, addr, self._packed, g, dist, use_dist)
-        out = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64),
-               np.empty(n, np.float64))
-        _fill(cyc, hic, line, strobe, addr, f, self._packed, g, dist, use_dist, *out)
+        args = (cyc, hic, line, strobe, addr, f, self._packed, poly, scale, dist, use_dist)
+        cap = max(1024, 24 * int(np.bitwise_count(strobe.astype(np.uint8)).sum()))
+        out = tuple(np.empty(cap, t) for t in (np.int64, np.int64, np.int64, np.float64))
+        n = _fill(*args, *out)
+        if n < 0:                                       # more than guessed: exact size
+            n = _fill(*args, *(a[:0] for a in out))
+            n = -n - 1
+            out = tuple(np.empty(n, a.dtype) for a in out)
+            _fill(*args, *out)
+        out = tuple(a[:n] for a in out)
         self.strobes_seen += cyc.size
         self.increments_made += n
         return Increments(*out)
@@ -343,36 +359,14 @@ def _packed_of(array: SynapseArray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _count(hic, line, strobe, addr, packed, g, dist, use_dist):
-    n = 0
-    for e in range(line.size):
-        wd = packed[hic[e]]
-        gh = g[hic[e]]
-        L = line[e]
-        h = 1 if L >= 112 else 0
-        r0 = 2 * L - _HALF_ROWS * h
-        a = addr[e]
-        for b in range(4):
-            if (strobe[e] >> b) & 1:
-                r = r0 + (b >> 1)
-                for col in range(b & 1, _COLUMNS, 2):
-                    v = wd[h, r, col]
-                    if (v >> 4) == a:
-                        w = v & 15
-                        for k in range(2):
-                            if gh[h, r, k, w] != 0.0:
-                                if not use_dist or dist[hic[e], h, r, col] != 0.0:
-                                    n += 1
-    return n
-
-
-@numba.njit(cache=True, nogil=True)
-def _fill(cyc, hic, line, strobe, addr, f, packed, g, dist, use_dist, oc, od, oi, og):
+def _fill(cyc, hic, line, strobe, addr, f, packed, poly, scale, dist, use_dist, oc, od, oi, og):
+    """Write the increments into the output arrays; if they do not fit, only count and return
+    -(count) - 1."""
+    cap = oc.size
     n = 0
     for e in range(line.size):
         he = hic[e]
         wd = packed[he]
-        gh = g[he]
         L = line[e]
         h = 1 if L >= 112 else 0
         r0 = 2 * L - _HALF_ROWS * h
@@ -381,17 +375,24 @@ def _fill(cyc, hic, line, strobe, addr, f, packed, g, dist, use_dist, oc, od, oi
         for b in range(4):
             if (strobe[e] >> b) & 1:
                 r = r0 + (b >> 1)
+                s0 = scale[he, h, r, 0]
+                s1 = scale[he, h, r, 1]
+                if s0 == 0.0 and s1 == 0.0:
+                    continue
                 for col in range(b & 1, _COLUMNS, 2):
                     v = wd[h, r, col]
                     if (v >> 4) == a:
-                        w = v & 15
+                        p = poly[v & 15]
                         d = dist[he, h, r, col] if use_dist else 1.0
+                        if p == 0.0 or d == 0.0:
+                            continue
                         for k in range(2):
-                            gv = gh[h, r, k, w] * d
-                            if gh[h, r, k, w] != 0.0 and d != 0.0:
-                                oc[n] = cyc[e]
-                                od[n] = base + col
-                                oi[n] = k
-                                og[n] = gv * f[e]
+                            sk = s0 if k == 0 else s1
+                            if sk != 0.0:
+                                if n < cap:
+                                    oc[n] = cyc[e]
+                                    od[n] = base + col
+                                    oi[n] = k
+                                    og[n] = p * sk * d * f[e]
                                 n += 1
-    return n
+    return n if n <= cap else -n - 1
