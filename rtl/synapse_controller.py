@@ -1,6 +1,6 @@
 """Synapse (STDP) controller: the command sequencer on top of the register side, and the access
-port to the analog synapse array (spec hicann-digital.md §5.2-5.4, §6.1-6.6, §12.4; analog-core.md
-§7.3; conflicts hicann-digital.md §13 #3, #4, #5).
+port to the analog synapse array (spec hicann-digital.md §5.2-5.4, §6.1-6.6, §12.4;
+analog-core.md §7.3; conflicts hicann-digital.md §13 #3, #4, #5).
 
 :class:`SynapseController` extends :class:`~bss1.rtl.synapse_controller_regs.SynapseControllerRegs`
 (bus slave, driver SRAMs, register file) with the CTRL commands of §6.3 and the AUTO weight
@@ -29,17 +29,18 @@ command keeps ``STATUS.slice_busy`` = 1 (and ``CTRL.idle`` = 0) from cycle ``d +
 while its array access is not yet acknowledged: it completes in the first cycle in which the
 ``N`` cycles have elapsed and the last access was acknowledged.
 
-====================  ================  =========================================================
-command               cost N            array access (row = CTRL.row, column set = CTRL.sel)
-====================  ================  =========================================================
-START_READ/START_RDEC  predel+endel+4   none (opening a row is timing only)
-READ                  oedel + 3         READ_WEIGHTS -> SYNOUT; then, if encr, READ_CORRELATION
-                                        -> SYNCORR (with CTRL.scc / CTRL.sca, CNFG patterns)
-RDEC                  oedel + 3         READ_DECODERS -> SYNOUT (encr does not apply)
-WRITE / WDEC          wrdel + 4         WRITE_WEIGHTS / WRITE_DECODERS of SYNIN
-CLOSE_ROW             3                 none
-RST_CORR              oedel + 6         RESET_CORRELATION with mask SYNRST
-====================  ================  =========================================================
+=======================  ===============  ======================================================
+command                  cost N           array access (row = CTRL.row, column set = CTRL.sel)
+=======================  ===============  ======================================================
+START_READ, START_RDEC   predel+endel+4   none (opening a row is timing only)
+READ                     oedel + 3        READ_WEIGHTS -> SYNOUT; then, if encr,
+                                          READ_CORRELATION -> SYNCORR (CTRL.scc / CTRL.sca,
+                                          CNFG patterns)
+RDEC                     oedel + 3        READ_DECODERS -> SYNOUT (encr does not apply)
+WRITE, WDEC              wrdel + 4        WRITE_WEIGHTS / WRITE_DECODERS of SYNIN
+CLOSE_ROW                3                none
+RST_CORR                 oedel + 6        RESET_CORRELATION with mask SYNRST
+=======================  ===============  ======================================================
 
 The emulator does not keep an "open row" state: READ / RDEC / RST_CORR act on their own CTRL.row
 whether or not a START_READ came first (the software always sends the same row).
@@ -71,7 +72,7 @@ Our choices for what the sources leave open:
 
 import enum as py_enum
 
-from amaranth import Array, Cat, Module, Mux, Signal
+from amaranth import Array, Cat, Mux, Signal
 from amaranth.lib import enum, wiring
 from amaranth.lib.wiring import In, Out
 

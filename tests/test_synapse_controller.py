@@ -179,7 +179,7 @@ def test_command_cycles_default_cnfg():
         command_cycles(Command.AUTO, CNFG_RUN)
 
 
-# -- §5.4 sequences --------------------------------------------------------------------------------
+# -- §5.4 sequences ------------------------------------------------------------------------------
 @pytest.mark.parametrize("half", ["top", "bottom"])
 def test_weight_rows_round_trip(half):
     """Write whole rows (8 column sets: SYNIN + WRITE), read them back (START_READ, 8 x READ +
@@ -270,6 +270,34 @@ def test_decoder_pairs_round_trip():
             assert got[r, s] == decoder_words(t, bot, False)
             assert got[r + 1, s] == decoder_words(t, bot, True)
 
+
+
+def test_read_with_encr_fills_syncorr():
+    """READ with encr = 1 evaluates the correlation of the column set into SYNCORR (word 0 =
+    pattern 0 = causal, word 1 = pattern 1 = acausal with the typical patterns, bit
+    31 - (8 slice + j)); scc = 0 / sca = 0 disconnect the capacitor; encr = 0 leaves SYNCORR."""
+    rng = random.Random(9)
+    half, r, s = "top", 40, 5
+    arr = SynapseArray()
+    kinds = _prepare_stdp(arr, half, [r], rng)
+    got = {}
+
+    async def body(b, ctx):
+        await b.write(CNFG.address(), CNFG_RUN | TYPICAL_PATTERNS)
+        for scc, sca, encr in ((1, 1, 1), (0, 1, 1), (1, 0, 1), (0, 0, 0)):
+            await b.command(Command.READ, row=r, sel=s, encr=encr, scc=scc, sca=sca)
+            await b.wait_idle()
+            got[scc, sca, encr] = await b.words(SYNCORR)
+    run(SynapseController(half), body, arr, half)
+
+    def word(bit):
+        return sum(1 << (31 - (8 * i + j)) for i, cs in enumerate(columns(s))
+                   for j, c in enumerate(cs) if kinds[r, c] & bit)
+    assert got[1, 1, 1] == [word(1), word(2)]
+    assert got[0, 1, 1] == [0, word(2)]
+    assert got[1, 0, 1] == [word(1), 0]
+    assert got[0, 0, 0] == [word(1), 0]             # not read: still the previous flags
+    assert 0 < bin(word(1)).count("1") < 32
 
 # -- busy cycles -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("seed,latency", [(1, 1), (2, 1), (3, 2), (4, 40)])
@@ -435,7 +463,7 @@ def test_tmsf_stdpctrl_ram_tests(encr):
     assert 3 * (34 + 8 * (18 + 6) + 3) <= ok["auto_cycles"] < 3 * (34 + 8 * (18 + 6) + 3) + 20
 
 
-# -- LUTs (§6.4) -------------------------------------------------------------------------------------
+# -- LUTs (§6.4) ---------------------------------------------------------------------------------
 def test_lut_logical_physical_golden():
     """Registers written in halbe's logical view hold the physical table of §6.4:
     LUT_phys[rev4(w)] = rev4(T[w]); with the default LUTs an update with the causal flag
