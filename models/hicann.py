@@ -11,12 +11,22 @@ Timing: ``step()`` simulates one core cycle and returns what the gateware shows 
 that cycle (``l2_tx``, ``hline``, ``vline``, ``strobes``, neighbour outputs). Configuration writes
 made between steps take effect as in the gateware when they are issued at the same cycles; the
 event path itself is cycle-exact.
+
+Floating gates: the four controller twins (:class:`~bss1.models.fg_controller.FGControllerModel`)
+run on this model's cycle counter but are brought up to date lazily, when one of them is
+accessed or :attr:`fg_storage` is looked at, so a programming pass of millions of cycles costs
+nothing per ``step()``. :meth:`idle` lets configuration-phase time pass (floating gates only; the
+event path is not stepped, so use it while no events are in flight). Programmed cells land in
+:attr:`fg_storage` (:class:`~bss1.models.fg_storage.FGStorage`).
 """
 
 from __future__ import annotations
 
 from ..rtl.regmap import RegisterMapError
 from ..rtl.registers import HICANN_MAP
+from ..rtl.hicann import FG_BLOCKS
+from .fg_controller import FGControllerModel
+from .fg_storage import FGStorage, FGWriteNoise
 from .l1_fabric import L1FabricModel
 from .neuron_control import NeuronControlModel
 from .synapse_driver import SynapseDriverModel
@@ -24,10 +34,41 @@ from .synapse_driver import SynapseDriverModel
 __all__ = ["HicannModel"]
 
 
-class HicannModel:
-    """One HICANN: registers and the event path, cycle by cycle."""
+class _FloatingGates:
+    """The four FG controller twins behind the bus, synchronised lazily to the HICANN cycle."""
 
-    def __init__(self, *, hop_latency: int = 1):
+    def __init__(self, hicann: "HicannModel", noise: FGWriteNoise | None):
+        self._hicann = hicann
+        self.controllers = {name: FGControllerModel(block) for block, name in enumerate(FG_BLOCKS)}
+        self._storage = FGStorage(noise=noise)
+
+    def sync(self) -> None:
+        for ctrl in self.controllers.values():
+            lag = self._hicann.cycle + self._hicann.idle_cycles - ctrl.cycle
+            if lag > 0:
+                self._storage.apply_all(ctrl.advance(lag))
+
+    @property
+    def storage(self) -> FGStorage:
+        self.sync()
+        return self._storage
+
+    def write(self, name: str, local: int, data: int) -> None:
+        self.sync()
+        self.controllers[name].write(local, data)
+
+    def read(self, name: str, local: int) -> int:
+        self.sync()
+        return self.controllers[name].read(local)
+
+
+class HicannModel:
+    """One HICANN: registers and the event path, cycle by cycle.
+
+    ``fg_noise``: floating-gate write noise (analog-realistic mode); ``None`` programs exactly.
+    """
+
+    def __init__(self, *, hop_latency: int = 1, fg_noise: FGWriteNoise | None = None):
         self.fabric = L1FabricModel(hop_latency)
         self.neurons = NeuronControlModel()
         self.drivers = SynapseDriverModel()
@@ -41,6 +82,10 @@ class HicannModel:
             self._owners[name] = self.neurons
         for name in ("synapse_controller_top", "synapse_controller_bottom"):
             self._owners[name] = self.drivers
+        self.idle_cycles = 0        # configuration-phase time that only the FG controllers saw
+        self.floating_gates = _FloatingGates(self, fg_noise)
+        for name in FG_BLOCKS:
+            self._owners[name] = self.floating_gates
 
     # -- configuration ----------------------------------------------------------------------------
     def _resolve(self, tag: int, addr: int, write: bool):
@@ -96,6 +141,19 @@ class HicannModel:
         result["l2_tx"] = dnc_out
         result["strobes"] = strobes_now
         return result
+
+    def idle(self, n_cycles: int) -> None:
+        """Let ``n_cycles`` core cycles of configuration-phase time pass: the floating-gate
+        controllers run (their clock is ``cycle + idle_cycles``), the event path is not
+        stepped and :attr:`cycle` keeps counting event-path cycles only."""
+        if not isinstance(n_cycles, int) or n_cycles < 0:
+            raise ValueError(f"cycle count {n_cycles!r} must be an int >= 0")
+        self.idle_cycles += n_cycles
+
+    @property
+    def fg_storage(self) -> FGStorage:
+        """The floating-gate cells as programmed up to the current cycle."""
+        return self.floating_gates.storage
 
     @property
     def lost(self) -> int:

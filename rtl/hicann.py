@@ -10,7 +10,12 @@ tile into a wafer (:func:`bss1.rtl.l1_fabric.connect_neighbours`).
 
 Every block hangs off the configuration bus of its tag at its real base address; the decoders
 are generated from :data:`~bss1.rtl.registers.HICANN_MAP`. Blocks of the map that have no gateware
-yet (floating-gate controllers, DNC interface, SPL1 control) answer with a bus error.
+yet answer with a bus error.
+
+The four floating-gate controllers (§10) face the analog model through ``fg_write`` (one pulse
+per programmed cell), ``fg_stim`` (current stimulus) and ``fg_readout``, indexed by
+FGBlockOnHICANN (0 top left, 1 top right, 2 bottom left, 3 bottom right); ``fg_fail`` reports
+cells that did not converge.
 """
 
 from __future__ import annotations
@@ -21,13 +26,18 @@ from amaranth.lib.wiring import In, Out
 
 from .bus import BusDecoder
 from .config.interface import ConfigInterface
+from .fg_controller import (N_FG_COLUMNS, FGController, FGReadoutLayout, FGStimLayout,
+                            FGWriteLayout)
 from .l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, Strobe, l1_array
 from .l1_fabric import L1Fabric
 from .neuron_control import NeuronControl
 from .registers import HICANN_MAP
 from .synapse_driver import SynapseDriverBank
 
-__all__ = ["Hicann", "NEIGHBOUR_PORTS"]
+__all__ = ["Hicann", "NEIGHBOUR_PORTS", "FG_BLOCKS"]
+
+# HICANN_MAP instances of the floating-gate controllers in FGBlockOnHICANN order.
+FG_BLOCKS = ("fg_top_left", "fg_top_right", "fg_bottom_left", "fg_bottom_right")
 
 # (name, line count) of the neighbour ports; each exists as <name>_i and <name>_o.
 NEIGHBOUR_PORTS = (("west", N_HLINES), ("east", N_HLINES), ("north", N_VLINES),
@@ -53,6 +63,9 @@ class Hicann(wiring.Component):
     fire : In(512)
     strobes : Out(ArrayLayout(Strobe, 224))
     l2_rx : In(l1_array(8)), l2_tx : Out(l1_array(8))
+    fg_write : Out(ArrayLayout(FGWriteLayout, 4)), fg_stim : Out(ArrayLayout(FGStimLayout, 4))
+    fg_readout : Out(ArrayLayout(FGReadoutLayout, 4)), fg_fail : In(ArrayLayout(129, 4))
+        Floating-gate controllers towards the analog model, by FGBlockOnHICANN.
     hline : Out(l1_array(64)), vline : Out(l1_array(256))
         Line values, for monitors.
     <neighbour>_i / <neighbour>_o
@@ -70,6 +83,10 @@ class Hicann(wiring.Component):
             "strobes": Out(data.ArrayLayout(Strobe, N_DRIVERS)),
             "l2_rx": In(l1_array(N_CHANNELS)),
             "l2_tx": Out(l1_array(N_CHANNELS)),
+            "fg_write": Out(data.ArrayLayout(FGWriteLayout, len(FG_BLOCKS))),
+            "fg_stim": Out(data.ArrayLayout(FGStimLayout, len(FG_BLOCKS))),
+            "fg_readout": Out(data.ArrayLayout(FGReadoutLayout, len(FG_BLOCKS))),
+            "fg_fail": In(data.ArrayLayout(N_FG_COLUMNS, len(FG_BLOCKS))),
             "hline": Out(l1_array(N_HLINES)),
             "vline": Out(l1_array(N_VLINES)),
             "bus_errors": Out(16),
@@ -89,17 +106,28 @@ class Hicann(wiring.Component):
         m.submodules.neurons = neurons = NeuronControl()
         m.submodules.drivers = drivers = SynapseDriverBank()
 
+        fgs = []
+        for index, name in enumerate(FG_BLOCKS):
+            m.submodules[name] = fg = FGController()
+            fgs.append(fg)
+            m.d.comb += [self.fg_write[index].eq(fg.fg_write), self.fg_stim[index].eq(fg.stim),
+                         self.fg_readout[index].eq(fg.readout), fg.fail.eq(self.fg_fail[index])]
+
         # -- configuration buses, decoders generated from the address map ----------------------
-        blocks = (fabric, neurons, drivers)
+        slaves = {}                                 # instance name -> the block's bus port
+        mapped = {i.name for i in HICANN_MAP.instances}
+        for block in (fabric, neurons, drivers):
+            for name in block.signature.members:
+                if name in mapped:
+                    slaves[name] = getattr(block, name)
+        slaves.update({name: fg.bus for name, fg in zip(FG_BLOCKS, fgs)})
         for tag, bus in ((0, cfg.bus0), (1, cfg.bus1)):
-            names = [i.name for i in HICANN_MAP.tag_instances(tag)
-                     if any(i.name in b.signature.members for b in blocks)]
+            names = [i.name for i in HICANN_MAP.tag_instances(tag) if i.name in slaves]
             dec = BusDecoder(HICANN_MAP, tag, names)
             m.submodules[f"decoder{tag}"] = dec
             wiring.connect(m, bus, dec.bus)
             for name in names:
-                owner = next(b for b in blocks if name in b.signature.members)
-                wiring.connect(m, dec.slave(name), getattr(owner, name))
+                wiring.connect(m, dec.slave(name), slaves[name])
 
         wiring.connect(m, wiring.flipped(self.cfg_rx), cfg.rx)
         wiring.connect(m, cfg.tx, wiring.flipped(self.cfg_tx))

@@ -63,12 +63,12 @@ def test_l1_transmission_rtl_and_model():
     assert [(b - a) % 1024 for (_, a), (_, b) in zip(entries, entries[1:])] == [PERIOD, PERIOD]
 
 
-def test_unmapped_and_absent_blocks_answer_with_error():
+def test_unmapped_and_write_only_answer_with_error():
     async def bench(ctx, dut, result):
         _tie(ctx, dut)
         host = HostArq()
         host.write(0, HICANN_MAP["neuron_control"].base + 0x40, 1)
-        h = host.read(0, HICANN_MAP["fg_top_left"].base)
+        h = host.read(0, HICANN_MAP["fg_top_left"].address("instruction"))
         ok = host.read(0, HICANN_MAP["neuron_control"].address("bg_seed"))
         await arq_transact(ctx, None, host, rx=dut.cfg_rx, tx=dut.cfg_tx, start=0)
         result["data"] = (h.data, ok.data)

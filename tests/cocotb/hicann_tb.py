@@ -63,12 +63,13 @@ async def config_roundtrip(dut):
 
 @cocotb.test()
 async def unmapped_access(dut):
-    """Unmapped addresses and absent blocks answer with a bus error; reads are still answered."""
+    """Unmapped addresses and reads of write-only registers answer with a bus error; reads are
+    still answered."""
     await start(dut)
     link = CocotbConfigLink(dut)
-    fg = HICANN_MAP["fg_top_left"].base
+    fg = HICANN_MAP["fg_top_left"].address("instruction")
     link.write(0, HICANN_MAP["neuron_control"].base + 0x40, 0x1234)   # hole in neuron control
-    h1 = link.read(0, fg)                                            # FG: no gateware yet
+    h1 = link.read(0, fg)                                            # write-only register
     h2 = link.read(1, 0x4800)                                        # hole in the controller
     await link.flush()
     assert (h1.data, h2.data) == (0, 0)
