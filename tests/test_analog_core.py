@@ -140,7 +140,7 @@ def test_fire_line_mapping():
         fire_line(np.array([0, 256, 5, 261])).tolist()
 
 
-# -- PSP through the core = the conductance model ---------------------------------------------------
+# -- PSP through the core = the conductance model --------------------------------------------------
 def test_psp_of_one_strobe_equals_direct_neuron_run():
     line, row, col = 150, 2 * 150 - 224 + 1, 10          # bottom half, row-on-driver 1
     core = single_denmem_core()
@@ -167,7 +167,7 @@ def test_psp_of_one_strobe_equals_direct_neuron_run():
     np.testing.assert_array_equal(v[0, :2 * 53 + 1], v[0, 0])
 
 
-# -- ESS stp_dep (§9.2) through driver STP, synapse and membrane -------------------------------------
+# -- ESS stp_dep (§9.2) through driver STP, synapse and membrane -----------------------------------
 def _epsp_maxima(stp: bool):
     """EPSP maxima (mV bio) of the ESS stp_dep case through the core, and the same from a direct
     NeuronArray run fed with g(w) times the closed-form STP factors."""
@@ -235,7 +235,7 @@ def test_ess_weight_distortion_equal_without_unequal_with_sigma_half():
     assert again == counts and (d2 == d).all()         # fixed pattern, reproducible per seed
 
 
-# -- STDP: 36 pairs at +10 ms through strobes and real post spikes ----------------------------------
+# -- STDP: 36 pairs at +10 ms through strobes and real post spikes ---------------------------------
 def _stdp_pairs(n_pairs):
     pre_line, pre_row, col = 20, 41, 30                # top half, row-on-driver 1, even column
     post_line, post_row = 60, 120                      # strong synapse driving the same denmem
@@ -269,7 +269,7 @@ def test_stdp_36_causal_pairs_set_the_flag_35_do_not():
     assert flag == 0 and causal == pytest.approx(35 * 0.625)
 
 
-# -- closed loop through the digital reference model ------------------------------------------------
+# -- closed loop through the digital reference model -----------------------------------------------
 NEURON_X = 64 + 2 * 5                # neuron block 2 (BG 2's), left column of a 4-denmem neuron
 NEURON_ADDRESS = (3 << 4) | 11       # MSBs 3: decoded by no driver (no recurrence)
 
@@ -418,7 +418,7 @@ def test_configure_drivers_from_hicann_model():
     assert si.stp.enable[150] and si.stp.u[150] == pytest.approx(utilisation(5))
 
 
-# -- bad input ---------------------------------------------------------------------------------------
+# -- bad input -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("call, message", [
     (lambda c: c.step(-1), "n_cycles -1 out of range >= 0"),
     (lambda c: c.step(8, strobes([(8, 0, 1, 0)])), "strobe cycle 8 out of range 0..7"),
