@@ -58,7 +58,6 @@ from amaranth.lib.wiring import In, Out
 
 from .bus import BusSignature, register_array_slave, register_hit, slave_access
 from .l1 import N_CHANNELS, L1Event, l1_array
-from .regmap import Register
 from .registers import DNC_IF, SPL1_CONTROL
 
 __all__ = ["DncInterface", "L2Pulse", "COUNTERS", "SPL1_COUNTERS", "RELEASE_ENTRIES",
@@ -72,8 +71,8 @@ SYSTIME_MHZ = 250
 #: Loss counters of the block, in the order of their SPL1 read address.
 COUNTERS = ("expired", "overflow", "collided", "rejected", "tx_dropped")
 #: Reads of SPL1 local address n return counter n (16 bit, wrapping). Not in the shared map yet.
-SPL1_COUNTERS = Register("counters", 0, 16, count=len(COUNTERS), access="r",
-                         doc="loss counters: " + ", ".join(COUNTERS))
+SPL1_COUNTERS = SPL1_CONTROL.reg("counters")
+assert SPL1_COUNTERS.count == len(COUNTERS)
 
 _GBITLINK = SPL1_CONTROL.reg("gbitlink")
 _LINK_CONTROL = DNC_IF.reg("link_control")

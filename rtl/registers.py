@@ -194,6 +194,9 @@ SPL1_CONTROL = BlockType("spl1_control", (
     Register("gbitlink", 0, 32, fields(
         ("enable", 0, 8), ("direction", 8, 8, "1 = TO_HICANN"), ("timestamp_enable", 16, 1),
         ("reset", 31, 1, "write 1: reset the SPL1 block")), access="w"),
+    # §8.2 leaves the read side undocumented; we answer reads with the interface's loss counters.
+    Register("counters", 0, 16, fields(("count", 0, 16)), count=5, access="r",
+             doc="loss counters: expired, overflow, collided, rejected, tx_dropped"),
 ), doc="SPL1 / GbitLink control, spec §8.2")
 
 # -- control-interface packet, §9.1 --------------------------------------------------------------
