@@ -386,9 +386,10 @@ class FpgaEmulator:
             self._read_out(res.trace_words)
 
     def _read_out(self, words: list[int]) -> None:
+        with self._lock:
+            self.traces_sent += 1           # counted first: the host may look at once
         for i in range(0, len(words), MAX_ENTRIES_PER_FRAME):
             self._send(PacketType.FPGATRACE, words[i:i + MAX_ENTRIES_PER_FRAME])
-        self.traces_sent += 1
 
     # -- §2.6 JTAG ---------------------------------------------------------------------------------
     def _jtag(self, words: tuple) -> None:
