@@ -5,6 +5,8 @@ through :class:`~bss1.host.udp_proxy.FaultyUdpProxy` at 1 % and 10 % loss (both 
 setting runs ``--runs`` times for about ``--seconds`` of sending; the median is reported. The last
 line printed is one JSON object. Both ends use the optional RTT estimator (RTO 756 us .. 3 ms, see
 bss1.host.hostarq); ``goodput_mb_s_fixed_rto`` is the lossless run with the fixed 756 us RTO.
+``resent_frac*`` = frames resent / frames sent: with estimator-mode recovery (a timeout resends
+only the oldest frame) it stays near the loss rate instead of a window per lost frame.
 
     python bench/hostarq.py [--seconds 1.5] [--runs 3]
 """
