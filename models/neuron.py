@@ -35,17 +35,18 @@ input is enabled receives the full current of its FG block's source, as in the E
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
+from bss1.models import neuron_kernel as _kern
 from bss1.models.transform import C_BIG, C_SMALL, I_GL_SPEED, I_MAX, DAC_MAX, V_MAX
 
 __all__ = [
     "CORE_HZ", "DT_ESS", "OUTPUT_DELAY", "DENMEMS_PER_HICANN", "PARAMETERS", "Mismatch",
-    "CurrentStimulus", "Spikes", "NeuronArray", "compound_neurons",
+    "CurrentStimulus", "Spikes", "NeuronArray", "compound_neurons", "AUTO_THREADS_MIN",
 ]
 
 CORE_HZ = 100e6                 # PLL default, §12 / §13.15
@@ -54,6 +55,7 @@ OUTPUT_DELAY = 80e-9            # neuron -> L1, §3.2
 DENMEMS_PER_HICANN = 512        # §1
 STIM_LSB = I_MAX / DAC_MAX      # 2.444 nA per code, §3.6
 STIM_ENTRIES = 129              # §3.6
+AUTO_THREADS_MIN = 16384        # denmems from which ``threads=None`` uses every core
 
 # name: (kind, description of the allowed range) -- validated in ``set_parameters``.
 PARAMETERS = {
@@ -176,13 +178,20 @@ class NeuronArray:
 
     ``core_hz``: core clock; ``dt``: integration step (s), must divide the cycle; ``dtype``:
     float64 or float32 for state and parameters inside the loop; ``mode``: "ideal" (parameters
-    as set) or "analog" (plus the fixed pattern of ``mismatch`` drawn with ``seed``).
+    as set) or "analog" (plus the fixed pattern of ``mismatch`` drawn with ``seed``);
+    ``threads``: worker threads of :meth:`run` (None: one per available core for arrays of
+    ``AUTO_THREADS_MIN`` denmems or more, else one). Neurons are independent within a run, so
+    the results do not depend on the thread count.
     """
 
     def __init__(self, n_denmems: int = DENMEMS_PER_HICANN, *, core_hz: float = CORE_HZ,
                  dt: float = DT_ESS, output_delay: float = OUTPUT_DELAY, dtype=np.float64,
-                 mode: str = "ideal", seed: int = 0, mismatch: Mismatch = Mismatch()):
+                 mode: str = "ideal", seed: int = 0, mismatch: Mismatch = Mismatch(),
+                 threads: int | None = None):
         self.n = _check_positive_int("n_denmems", n_denmems)
+        if threads is None:
+            threads = len(os.sched_getaffinity(0)) if self.n >= AUTO_THREADS_MIN else 1
+        self.threads = _check_positive_int("threads", threads)
         if not (isinstance(core_hz, (int, float)) and math.isfinite(core_hz) and core_hz > 0):
             raise ValueError(f"core_hz {core_hz!r} must be a positive finite number")
         self.core_hz = float(core_hz)
@@ -360,6 +369,25 @@ class NeuronArray:
         self._order = np.argsort(den_pos)            # flat position -> denmem
         self._flat_of_label = flat_of_label
         self._label_of_flat = np.argsort(flat_of_label)
+        # chunks of at most LANES neurons of one group, taken through a window one at a time
+        L = _kern.LANES
+        chunks = [(k, min(L, mk - m0), doff + m0, mk, noff + m0)
+                  for k, mk, doff, noff in groups for m0 in range(0, mk, L)]
+        self._chunks = np.array(chunks, dtype=np.int64)
+        pos_chunk = np.empty(self.n, np.int64)      # flat position -> chunk, buffer offset
+        pos_off = np.empty(self.n, np.int64)
+        nrn_chunk = np.empty(self.n_neurons, np.int64)   # flat neuron -> chunk, lane
+        nrn_lane = np.empty(self.n_neurons, np.int64)
+        for ch, (k, nb, dbase, stride, nbase) in enumerate(chunks):
+            lane = np.arange(nb)
+            nrn_chunk[nbase + lane], nrn_lane[nbase + lane] = ch, lane
+            for kk in range(k):
+                pos = dbase + kk * stride + lane
+                pos_chunk[pos], pos_off[pos] = ch, _kern.den_offset(kk, 0, lane)
+        self._pos_chunk, self._pos_off = pos_chunk, pos_off
+        self._nrn_chunk, self._nrn_lane = nrn_chunk, nrn_lane
+        work = np.array([k * nb for k, nb, *_ in chunks], dtype=float)
+        self._chunk_work = np.cumsum(work) / work.sum()
 
     # -- current stimulus, §3.6 ------------------------------------------------------------------
     def set_current_stimulus(self, source: int, stimulus: CurrentStimulus,
@@ -400,8 +428,7 @@ class NeuronArray:
         self.w = np.zeros(n, self.dtype)
         self.g = np.zeros((2, n), self.dtype)
         self.ref_left = np.zeros(m, np.int64)
-        self._pending = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
-                         np.zeros(0, np.float64))
+        self._pending = []          # batches (cycle, denmem, input, dg), in arrival order
         self._trace = []
 
     def _rest_potential(self):
@@ -464,20 +491,15 @@ class NeuronArray:
         c_tot = np.bincount(self.neuron_of_denmem, eff["C"], minlength=self.n_neurons)
         order = self._order
         nf = fire[self._label_of_flat]
-        # kernel arrays in slot order (see ``_layout``)
-        self._k = dict(
-            gL=eff["g_L"][order].astype(t), EL=eff["E_L"][order].astype(t),
-            gLDT=(eff["g_L"] * d_t)[order].astype(t), iDT=inv_dt[order].astype(t),
-            VT=eff["V_T"][order].astype(t), a=eff["a"][order].astype(t),
-            itw=inv_tau_w[order].astype(t), alg=(tau_w <= 0)[order].astype(t),
-            b=eff["b"][order].astype(t),
-            E0=eff["E_syn_0"][order].astype(t), E1=eff["E_syn_1"][order].astype(t),
-            dec0=np.exp(-dt / eff["tau_syn_0"][order]).astype(t),
-            dec1=np.exp(-dt / eff["tau_syn_1"][order]).astype(t),
-            Iext=eff["I_ext"][order].astype(t),
-            inv_c=(1.0 / c_tot)[self._label_of_flat].astype(t), vs=eff["V_spike"][nf].astype(t),
-            vr=eff["V_reset"][nf].astype(t),
-            ref_steps=np.ceil(eff["t_ref"][nf] / dt - 1e-9).astype(np.int64))
+        # kernel arrays in slot order (see ``_layout``), rows as ``neuron_kernel.DEN_FIELDS``
+        self._par_d = np.stack([
+            eff["g_L"], eff["E_L"], eff["g_L"] * d_t, inv_dt, eff["V_T"], eff["a"], inv_tau_w,
+            (tau_w <= 0).astype(float), eff["b"], eff["E_syn_0"], eff["E_syn_1"],
+            np.exp(-dt / eff["tau_syn_0"]), np.exp(-dt / eff["tau_syn_1"]), eff["I_ext"],
+        ])[:, order].astype(t)
+        self._par_n = np.stack([
+            eff["V_spike"][nf], eff["V_reset"][nf], (1.0 / c_tot)[self._label_of_flat],
+            np.ceil(eff["t_ref"][nf] / dt - 1e-9)]).astype(t)
         self._dirty = False
 
     # -- inputs ----------------------------------------------------------------------------------
@@ -504,10 +526,9 @@ class NeuronArray:
         bad = dg[~(np.isfinite(dg) & (dg >= 0))]
         if bad.size:
             raise ValueError(f"conductance increment {float(bad[0])!r} S must be finite and >= 0")
-        old = self._pending
-        cat = [np.concatenate([o, n.astype(o.dtype)]) for o, n in zip(old, (cycle, denmem, inp, dg))]
-        order = np.argsort(cat[0], kind="stable")
-        self._pending = tuple(c[order] for c in cat)
+        if cycle.size:
+            self._pending.append((cycle.astype(np.int64), denmem.astype(np.int64),
+                                  inp.astype(np.int64), dg))
 
     # -- recording -------------------------------------------------------------------------------
     def record(self, denmems) -> None:
@@ -534,181 +555,98 @@ class NeuronArray:
         if self._v_auto:
             self.V = self._rest_potential()
             self._v_auto = False
-        k = self._k
-        order, t = self._order, self.dtype.type
+        L, t = _kern.LANES, self.dtype.type
+        order, n_chunks = self._order, self._chunks.shape[0]
         c0, c1 = self.cycle, self.cycle + n_cycles
-        pc, pd, pi, pg = self._pending
-        split = int(np.searchsorted(pc, c1, side="left"))
-        in_c, in_d, in_i = pc[:split], self._den_pos[pd[:split]], pi[:split]
-        in_g = pg[:split].astype(self.dtype)
-        self._pending = (pc[split:], pd[split:], pi[split:], pg[split:])
+        # inputs of the window, bucketed by chunk and cycle (stable: arrival order per cycle)
+        ev_cyc, ev_off, ev_g, ev_ptr = self._window_inputs(c1, n_chunks)
+        st_ptr, st_off, st_row, st_table = self._window_stimulus(c0, c1, n_chunks)
+        # recording: per chunk (lane, row of the trace)
+        rec = self._flat_of_label[self.neuron_of_denmem[self._record]]
+        rc_order, rc_ptr = _kern.bucket_order(self._nrn_chunk[rec], n_chunks)
+        rc_lane, rc_row = self._nrn_lane[rec][rc_order], rc_order
+        n_steps = n_cycles * self.substeps
+        rec_out = np.zeros((rec.size, n_steps), self.dtype)
         # state in slot order
         w, g0, g1 = self.w[order], self.g[0][order], self.g[1][order]
         V = self.V[self._label_of_flat]
         ref_left = self.ref_left[self._label_of_flat]
-        stim_src = self._stim_src[order]
-        rec = self._flat_of_label[self.neuron_of_denmem[self._record]]
-        n_steps = n_cycles * self.substeps
-        rec_out = np.zeros((rec.size, n_steps), self.dtype)
-        cap = max(4096, 4 * self.n_neurons * self.substeps)
-        out_step = np.zeros(cap, np.int64)
-        out_nrn = np.zeros(cap, np.int64)
-        total_step, total_nrn = [], []
-        c, p = c0, 0
-        while c < c1:
-            n_sp, c, p = _integrate(
-                c, c1, self.substeps, t(self.dt), t(self.dt / 2), self._groups,
-                k["gL"], k["EL"], k["gLDT"], k["iDT"], k["VT"], k["a"], k["itw"], k["alg"],
-                k["b"], k["E0"], k["E1"], k["dec0"], k["dec1"], k["Iext"], k["inv_c"], k["vs"],
-                k["vr"], k["ref_steps"], V, w, g0, g1, ref_left, in_c, in_d, in_i, in_g, p,
-                stim_src, self._stim_vals.astype(self.dtype), self._stim_len, self._stim_hold,
-                self._stim_start, self._stim_cont, rec, rec_out, c0, out_step, out_nrn)
-            total_step.append(out_step[:n_sp].copy())   # the kernel stops early when its
-            total_nrn.append(out_nrn[:n_sp].copy())     # spike buffer is full
+        args = (self._chunks, self.substeps, c0, c1, t(self.dt), t(self.dt / 2),
+                _kern.exp_constants(self.dtype), self._par_d, w, g0, g1, self._par_n, V,
+                ref_left, ev_ptr, ev_cyc, ev_off, ev_g, st_ptr, st_off, st_row, st_table,
+                rc_ptr, rc_lane, rc_row, rec_out)
+        parts = self._parts(n_chunks)
+        if len(parts) == 1:
+            results = [_kern.run_chunks(0, n_chunks, *args)]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(len(parts)) as pool:
+                results = list(pool.map(lambda r: _kern.run_chunks(r[0], r[1], *args), parts))
         self.w[order], self.g[0][order], self.g[1][order] = w, g0, g1
         self.V[self._label_of_flat] = V
         self.ref_left[self._label_of_flat] = ref_left
         self.cycle = c1
         if rec.size:
             self._trace.append(((c0 * self.substeps + np.arange(n_steps)) * self.dt, rec_out))
-        steps = np.concatenate(total_step) if total_step else np.zeros(0, np.int64)
-        nrn = self._label_of_flat[np.concatenate(total_nrn)] if total_nrn else steps.copy()
+        steps = np.concatenate([r[0] for r in results])
+        nrn = self._label_of_flat[np.concatenate([r[1] for r in results])]
         srt = np.lexsort((nrn, steps))
         steps, nrn = steps[srt], nrn[srt]
         return Spikes(cycle=steps // self.substeps + self.delay_cycles,
                       time=(steps + 1) * self.dt, denmem=self.firing_denmem[nrn], neuron=nrn)
 
+    def _parts(self, n_chunks):
+        """Contiguous chunk ranges, one per thread, of about equal work."""
+        n = min(self.threads, n_chunks)
+        if n <= 1:
+            return [(0, n_chunks)]
+        cut = np.searchsorted(self._chunk_work, np.arange(1, n) / n, side="left") + 1
+        edges = np.unique(np.concatenate([[0], np.minimum(cut, n_chunks), [n_chunks]]))
+        return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
-_FAST = {"nsz", "arcp", "contract", "reassoc"}
+    def _window_inputs(self, c1, n_chunks):
+        """Pending inputs before ``c1``, ordered by (chunk, cycle, arrival): (cycle, buffer
+        offset, dg, chunk start pointers); later ones stay pending."""
+        if self._pending:
+            pc, pd, pi, pg = (np.concatenate(x) for x in zip(*self._pending))
+        else:
+            pc = pd = pi = np.zeros(0, np.int64)
+            pg = np.zeros(0)
+        now = pc < c1
+        if not now.all():
+            later = ~now
+            self._pending = [(pc[later], pd[later], pi[later], pg[later])]
+            pc, pd, pi, pg = pc[now], pd[now], pi[now], pg[now]
+        else:
+            self._pending = []
+        pos = self._den_pos[pd]
+        ch = self._pos_chunk[pos]
+        span = int(c1 - self.cycle) or 1
+        if n_chunks * span <= max(4 * pc.size, 1 << 20):
+            srt, ptr = _kern.bucket_order(ch * span + (pc - self.cycle), n_chunks * span)
+            ptr = ptr[::span].copy()
+        else:
+            srt = np.lexsort((pc, ch))
+            ptr = np.searchsorted(ch[srt], np.arange(n_chunks + 1), side="left")
+        off = self._pos_off[pos] + (_kern.F_G0 + pi) * _kern.LANES
+        return pc[srt], off[srt], pg[srt].astype(self.dtype), ptr
 
-
-@numba.njit(cache=True, inline="always", fastmath=_FAST)
-def _exp(x):
-    """exp(x) for x clipped to [-60, 80] by a degree-12 Taylor polynomial of x / 256 squared
-    eight times: relative error below 1e-13 in float64 (the clip changes the exponential
-    current by less than 1e-26 of g_L Delta_T below, and only above (V_spike - V_T) / Delta_T
-    = 80, where V diverges within a step anyway). Unlike ``math.exp`` it vectorises."""
-    y = min(max(x, -60.0), 80.0) * (1.0 / 256.0)
-    q = 1.0 + y * (1.0 + y * (1 / 2 + y * (1 / 6 + y * (1 / 24 + y * (1 / 120 + y * (
-        1 / 720 + y * (1 / 5040 + y * (1 / 40320 + y * (1 / 362880 + y * (
-            1 / 3628800 + y * (1 / 39916800 + y * (1 / 479001600))))))))))))
-    for _ in range(8):
-        q = q * q
-    return q
-
-
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _integrate(c, c1, S, dt, half, groups, gL, EL, gLDT, iDT, VT, a, itw, alg, b, E0, E1, dec0,
-               dec1, Iext, inv_c, vs, vr, ref_steps, V, w, g0, g1, ref_left, in_c, in_d, in_i,
-               in_g, p, stim_src, stim_vals, stim_len, stim_hold, stim_start, stim_cont, rec,
-               rec_out, c0, out_step, out_nrn):
-    """Cycles c..c1-1 in slot layout; stops early (returning the next cycle) when the spike
-    buffer might overflow in the next cycle. Returns (spikes written, next cycle, next input).
-
-    Branch-free per denmem: refractory neurons integrate with their derivative multiplied by
-    0 (V held at V_reset); tau_w = 0 makes w algebraic (alg = 1: w = a (Vc - E_L));
-    delta_T = 0 has gLDT = iDT = 0 (no exponential current)."""
-    M = V.size
-    N = w.size
-    n_src = stim_len.size
-    zero = dt - dt
-    one = zero + 1
-    dw1 = np.empty(N, dtype=w.dtype)
-    iext = np.empty(N, dtype=w.dtype)
-    src_now = np.zeros(n_src, dtype=w.dtype)
-    vc1 = np.empty(M, dtype=w.dtype)
-    vc2 = np.empty(M, dtype=w.dtype)
-    acc1 = np.empty(M, dtype=w.dtype)
-    acc2 = np.empty(M, dtype=w.dtype)
-    act = np.empty(M, dtype=w.dtype)
-    n_sp = 0
-    cap = out_step.size
-    while c < c1:
-        if n_sp + M * S > cap:
-            break
-        while p < in_c.size and in_c[p] <= c:
-            if in_i[p] == 0:
-                g0[in_d[p]] += in_g[p]
-            else:
-                g1[in_d[p]] += in_g[p]
-            p += 1
-        for s in range(n_src):
-            val = zero
-            if stim_len[s] > 0 and c >= stim_start[s]:
-                idx = (c - stim_start[s]) // stim_hold[s]
-                if stim_cont[s]:
-                    idx = idx % stim_len[s]
-                if idx < stim_len[s]:
-                    val = stim_vals[s, idx]
-            src_now[s] = val
-        for i in range(N):
-            iext[i] = Iext[i] + (src_now[stim_src[i]] if stim_src[i] >= 0 else zero)
-        for k in range(S):
-            step = c * S + k
-            col = step - c0 * S
-            for r in range(rec.size):
-                rec_out[r, col] = V[rec[r]]
-            for gi in range(groups.shape[0]):
-                K, Mg, doff, noff = groups[gi, 0], groups[gi, 1], groups[gi, 2], groups[gi, 3]
-                for m in range(Mg):
-                    j = noff + m
-                    on = ref_left[j] == 0
-                    act[j] = one if on else zero
-                    v = V[j] if on else vr[j]
-                    V[j] = v
-                    vc1[j] = min(v, vs[j])
-                    acc1[j] = zero
-                for kk in range(K):
-                    base = doff + kk * Mg
-                    for m in range(Mg):
-                        i = base + m
-                        j = noff + m
-                        vc = vc1[j]
-                        wa = a[i] * (vc - EL[i])
-                        wi = w[i] + alg[i] * (wa - w[i])
-                        cur = gL[i] * (EL[i] - vc) - wi + g0[i] * (E0[i] - vc) \
-                            + g1[i] * (E1[i] - vc) + iext[i] \
-                            + gLDT[i] * _exp((vc - VT[i]) * iDT[i])
-                        acc1[j] += cur
-                        dw1[i] = (wa - wi) * itw[i]
-                for m in range(Mg):
-                    j = noff + m
-                    vp = V[j] + dt * acc1[j] * inv_c[j] * act[j]
-                    vc2[j] = min(vp, vs[j])
-                    acc2[j] = zero
-                for kk in range(K):
-                    base = doff + kk * Mg
-                    for m in range(Mg):
-                        i = base + m
-                        j = noff + m
-                        vc = vc2[j]
-                        h0 = g0[i] * dec0[i]
-                        h1 = g1[i] * dec1[i]
-                        wa = a[i] * (vc - EL[i])
-                        wp = w[i] + dt * dw1[i]
-                        wp = wp + alg[i] * (wa - wp)
-                        w[i] = w[i] + half * (dw1[i] + (wa - wp) * itw[i]) \
-                            + alg[i] * (wa - w[i])
-                        cur = gL[i] * (EL[i] - vc) - wp + h0 * (E0[i] - vc) \
-                            + h1 * (E1[i] - vc) + iext[i] \
-                            + gLDT[i] * _exp((vc - VT[i]) * iDT[i])
-                        acc2[j] += cur
-                        g0[i] = h0
-                        g1[i] = h1
-                for m in range(Mg):
-                    j = noff + m
-                    if act[j] == zero:
-                        ref_left[j] -= 1
-                        continue
-                    vn = V[j] + half * (acc1[j] + acc2[j]) * inv_c[j]
-                    if vn >= vs[j]:
-                        vn = vr[j]
-                        for kk in range(K):
-                            w[doff + kk * Mg + m] += b[doff + kk * Mg + m]
-                        ref_left[j] = ref_steps[j]
-                        out_step[n_sp] = step
-                        out_nrn[n_sp] = j
-                        n_sp += 1
-                    V[j] = vn
-        c += 1
-    return n_sp, c, p
+    def _window_stimulus(self, c0, c1, n_chunks):
+        """Current stimulus of the window: per chunk the buffer offsets of its stimulated
+        denmems, their row in a (source x cycle) table of the sources in use."""
+        pos = np.nonzero(self._stim_src[self._order] >= 0)[0]
+        src = self._stim_src[self._order][pos]
+        used, row = np.unique(src, return_inverse=True)
+        c = np.arange(c0, c1)
+        table = np.zeros((used.size, c.size))
+        for r, s in enumerate(used.tolist()):
+            n, start = int(self._stim_len[s]), int(self._stim_start[s])
+            if n == 0:
+                continue
+            idx = (c - start) // int(self._stim_hold[s])
+            if self._stim_cont[s]:
+                idx = idx % n
+            ok = (c >= start) & (idx < n)
+            table[r, ok] = self._stim_vals[s, idx[ok]]
+        srt, ptr = _kern.bucket_order(self._pos_chunk[pos], n_chunks)
+        return ptr, self._pos_off[pos][srt], row.astype(np.int64)[srt], table.astype(self.dtype)
