@@ -214,8 +214,8 @@ class AnalogCore:
         """(poly, scale) from each HICANN's row table: every row's g(w) is the calibration
         polynomial times a per-row, per-input factor (§5.2), so the table factorises."""
         for h, si in enumerate(self.inputs):
-            version = getattr(si, "_config_version", None)
-            if version is None or version != self._g_version[h]:
+            version = si.version
+            if version != self._g_version[h]:
                 table = si.row_table()                          # (2, 224, 2, 16)
                 poly = row_conductance(np.arange(16), zero_weight_conducts=True)
                 self._scale[h] = table[..., 15] / poly[15]
@@ -353,7 +353,7 @@ class AnalogCore:
 def _packed_of(array: SynapseArray) -> np.ndarray:
     """The array's packed (2, 224, 256) weight | decoder << 4 storage, by reference, so the
     kernel always sees the current weights and decoders without copies."""
-    packed = array._wd
+    packed = array.packed
     assert packed.shape == (2, _HALF_ROWS, _COLUMNS) and packed.dtype == np.uint8
     return packed
 

@@ -109,6 +109,14 @@ class SynapseArray:
         self.sensors = StdpSensors(self._wd, **sensor_parameters)
         self.version = 0
 
+    @property
+    def packed(self) -> np.ndarray:
+        """The packed (2, 224, 256) uint8 storage ``weight | decoder << 4`` (indices half,
+        SynapseRowOnArray, column), by reference: compiled kernels read the current weights and
+        decoders from it without copies. Read-only by convention: write through the setters,
+        which also advance :attr:`version`."""
+        return self._wd
+
     def nbytes(self) -> int:
         """Bytes of per-synapse state: weights, decoders and STDP sensors."""
         return self._wd.nbytes + self.sensors.nbytes()

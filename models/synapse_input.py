@@ -124,6 +124,13 @@ class SynapseInput:
         self._built = None
         self._last_cycle = -1
 
+    @property
+    def version(self) -> int:
+        """Configuration version: increments with every change of row settings, V_gmax or
+        driver SRAM configuration (users cache derived conductance tables against it; weight and
+        decoder changes advance ``array.version`` instead)."""
+        return self._config_version
+
     # -- configuration -----------------------------------------------------------------------------
     def set_row(self, half: str, row: int, syn_in=(0, 0), selgmax: int = 0,
                 gmax_div=(0, 0)) -> None:
@@ -219,7 +226,7 @@ class SynapseInput:
         key = (self.array.version, self._config_version)
         if self._built is not None and self._built[0] == key:
             return self._built[1]
-        wd = self.array._wd
+        wd = self.array.packed
         g_row = self.row_table()
         lines = np.arange(N_DRIVERS)
         h = (lines >= 112).astype(np.intp)
