@@ -61,7 +61,8 @@ def _field(layout, name):
 class WindowSchedule:
     """The simulator-independent half of an adapter: time, validation, the fire queue.
 
-    ``begin(cycle)`` starts at RTL cycle ``cycle``; per window, ``commands()`` gives the fire
+    ``begin(cycle)`` starts at RTL cycle ``cycle`` (kept in ``start``; ``t`` is the first cycle
+    of the next window); per window, ``commands()`` gives the fire
     commands to queue now, and ``step(records)`` hands the window's strobe records (dicts or
     tuples ``(stamp, driver, strobe, addr)``) to the core and queues its fires.
     """
@@ -77,7 +78,8 @@ class WindowSchedule:
         self.core = core
         self.window = window
         self.horizon = horizon
-        self.t = None
+        self.t = None               # RTL cycle of the next window
+        self.start = None           # RTL cycle at which the adapter took over
         self._queue: list[tuple[int, int]] = []
         self.windows = 0
         self.strobes = 0
@@ -92,7 +94,7 @@ class WindowSchedule:
             if core_cycle < cycle:
                 self._check_fired(self.core.step(cycle - int(core_cycle),
                                                  np.zeros(0, STROBE_DTYPE)), cycle)
-        self.t = cycle
+        self.t = self.start = cycle
 
     @property
     def pending(self) -> int:

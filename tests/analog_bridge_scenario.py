@@ -142,3 +142,28 @@ def shift(ev: dict, offset: int, lo: int, hi: int) -> dict:
     """Event lists with cycles shifted by ``-offset``, keeping shifted cycles in [lo, hi)."""
     return {k: [(e[0] - offset,) + tuple(e[1:]) for e in v if lo <= e[0] - offset < hi]
             for k, v in ev.items()}
+
+
+def check_against_model(rtl: dict, double: DelayedFireDouble, start: int, end: int) -> dict:
+    """Assert that the RTL's event lists (``l2_tx``, ``hline``, ``fire`` as (cycle, ...) in RTL
+    cycles; the strobes are the RTL double's log) equal the model's on [start, end), aligned on
+    the first event leaving the chip (the first BG event). Returns event counts."""
+    rtl = dict(rtl, strobes=list(double.log))
+    rtl = {k: [e for e in v if start <= e[0] < end] for k, v in rtl.items()}
+    assert rtl["l2_tx"], "no event left the chip"
+    assert rtl["l2_tx"][0][2] == BG_ADDRESS, rtl["l2_tx"][0]
+    ref = model_run(end - start + 400)
+    assert ref["l2_tx"][0][2] == BG_ADDRESS, ref["l2_tx"][0]
+    offset = rtl["l2_tx"][0][0] - ref["l2_tx"][0][0]
+    ref = shift(ref, -offset, start, end)
+    for key in ("l2_tx", "hline", "strobes", "fire"):
+        assert rtl[key] == ref[key], (key, rtl[key][:12], ref[key][:12])
+    # the loop closed: every routed driver strobed, each fired its denmem, whose events (address
+    # MSBs DENMEM_ADDRESS_MSB) left the chip
+    lines = route_drivers()[3]
+    assert sorted({e[1] for e in rtl["strobes"]}) == lines
+    assert sorted({n for _, n in rtl["fire"]}) == sorted({double.fire_target(L) for L in lines})
+    assert rtl["fire"] == sorted({(c, n) for c, n in double.fired_log if start <= c < end})
+    denmem_events = [e for e in rtl["l2_tx"] if e[2] >> 4 == DENMEM_ADDRESS_MSB]
+    assert len(denmem_events) >= len(lines), denmem_events
+    return {k: len(v) for k, v in rtl.items()}
