@@ -385,6 +385,7 @@ class NeuronArray:
                 pos = dbase + kk * stride + lane
                 pos_chunk[pos], pos_off[pos] = ch, _kern.den_offset(kk, 0, lane)
         self._pos_chunk, self._pos_off = pos_chunk, pos_off
+        self._den_chunk, self._den_off = pos_chunk[den_pos], pos_off[den_pos]
         self._nrn_chunk, self._nrn_lane = nrn_chunk, nrn_lane
         work = np.array([k * nb for k, nb, *_ in chunks], dtype=float)
         self._chunk_work = np.cumsum(work) / work.sum()
@@ -605,31 +606,18 @@ class NeuronArray:
         return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
     def _window_inputs(self, c1, n_chunks):
-        """Pending inputs before ``c1``, ordered by (chunk, cycle, arrival): (cycle, buffer
-        offset, dg, chunk start pointers); later ones stay pending."""
-        if self._pending:
-            pc, pd, pi, pg = (np.concatenate(x) for x in zip(*self._pending))
-        else:
-            pc = pd = pi = np.zeros(0, np.int64)
-            pg = np.zeros(0)
-        now = pc < c1
-        if not now.all():
-            later = ~now
-            self._pending = [(pc[later], pd[later], pi[later], pg[later])]
-            pc, pd, pi, pg = pc[now], pd[now], pi[now], pg[now]
-        else:
-            self._pending = []
-        pos = self._den_pos[pd]
-        ch = self._pos_chunk[pos]
-        span = int(c1 - self.cycle) or 1
-        if n_chunks * span <= max(4 * pc.size, 1 << 20):
-            srt, ptr = _kern.bucket_order(ch * span + (pc - self.cycle), n_chunks * span)
-            ptr = ptr[::span].copy()
-        else:
-            srt = np.lexsort((pc, ch))
-            ptr = np.searchsorted(ch[srt], np.arange(n_chunks + 1), side="left")
-        off = self._pos_off[pos] + (_kern.F_G0 + pi) * _kern.LANES
-        return pc[srt], off[srt], pg[srt].astype(self.dtype), ptr
+        """Queued inputs before ``c1``, ordered by (chunk, cycle, arrival): (cycle, buffer
+        offset, dg, chunk start pointers); later ones stay queued."""
+        if len(self._pending) > 1:
+            self._pending = [tuple(np.concatenate(x) for x in zip(*self._pending))]
+        pc, pd, pi, pg = self._pending[0] if self._pending else (np.zeros(0, np.int64),) * 3 + (
+            np.zeros(0),)
+        n_now = int(np.count_nonzero(pc < c1))
+        ev_g = np.empty(n_now, self.dtype)
+        ev_cyc, ev_off, ev_ptr, later = _kern.window_inputs(
+            pc, pd, pi, pg, self.cycle, c1, self._den_chunk, self._den_off, n_chunks, ev_g)
+        self._pending = [(pc[later], pd[later], pi[later], pg[later])] if later.size else []
+        return ev_cyc, ev_off, ev_g, ev_ptr
 
     def _window_stimulus(self, c0, c1, n_chunks):
         """Current stimulus of the window: per chunk the buffer offsets of its stimulated

@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 __all__ = ["LANES", "DEN_FIELDS", "NRN_FIELDS", "den_offset", "exp_constants", "run_chunks",
-           "bucket_order"]
+           "bucket_order", "window_inputs"]
 
 LANES = 64
 
@@ -85,6 +85,67 @@ def bucket_order(key, n_buckets):
         out[fill[k]] = i
         fill[k] += 1
     return out, ptr
+
+
+@numba.njit(cache=True, nogil=True)
+def window_inputs(cyc, den, inp, dg, c0, c1, den_chunk, den_off, n_chunks, ev_g):
+    """Split queued inputs at cycle c1 and order those before it by (chunk, cycle), keeping
+    arrival order among equals. Fills ``ev_g`` (its dtype is the state dtype; size: the
+    number of inputs before c1) and returns (ev_cyc, ev_off, ev_ptr, later): per input its
+    cycle and work-buffer offset, chunk start pointers, and the indices of the inputs that stay
+    queued. ``den_chunk`` / ``den_off``: chunk and work-buffer offset (field 0) of every denmem;
+    the increments go to field g0 / g1. Two cache-friendly passes: bucket by chunk, then sort
+    each chunk's inputs by cycle (counting sort, or merge sort for long windows)."""
+    n = cyc.size
+    ptr = np.zeros(n_chunks + 1, np.int64)
+    n_late = 0
+    for i in range(n):
+        if cyc[i] >= c1:
+            n_late += 1
+        else:
+            ptr[den_chunk[den[i]] + 1] += 1
+    for b in range(n_chunks):
+        ptr[b + 1] += ptr[b]
+    fill = ptr[:-1].copy()
+    m = n - n_late
+    t_cyc = np.empty(m, np.int64)
+    t_off = np.empty(m, np.int64)
+    t_g = np.empty(m, ev_g.dtype)
+    later = np.empty(n_late, np.int64)
+    n_late = 0
+    for i in range(n):
+        if cyc[i] >= c1:
+            later[n_late] = i
+            n_late += 1
+            continue
+        d = den[i]
+        j = fill[den_chunk[d]]
+        fill[den_chunk[d]] += 1
+        t_cyc[j] = cyc[i]
+        t_off[j] = den_off[d] + (F_G0 + inp[i]) * LANES
+        t_g[j] = dg[i]
+    ev_cyc = np.empty(m, np.int64)
+    ev_off = np.empty(m, np.int64)
+    span = max(c1 - c0, 1)
+    cnt = np.zeros(span + 1, np.int64)
+    for ch in range(n_chunks):
+        a, b = ptr[ch], ptr[ch + 1]
+        if 4 * (b - a) + 64 >= span:            # counting sort by cycle
+            cnt[:] = 0
+            for j in range(a, b):
+                cnt[t_cyc[j] - c0 + 1] += 1
+            cnt[0] = a
+            for k in range(span):
+                cnt[k + 1] += cnt[k]
+            for j in range(a, b):
+                k = cnt[t_cyc[j] - c0]
+                cnt[t_cyc[j] - c0] += 1
+                ev_cyc[k], ev_off[k], ev_g[k] = t_cyc[j], t_off[j], t_g[j]
+        else:
+            o = np.argsort(t_cyc[a:b], kind="mergesort") + a
+            for k in range(b - a):
+                ev_cyc[a + k], ev_off[a + k], ev_g[a + k] = t_cyc[o[k]], t_off[o[k]], t_g[o[k]]
+    return ev_cyc, ev_off, ptr, later
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
