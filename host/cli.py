@@ -50,6 +50,9 @@ def main(argv=None) -> int:
     g.add_argument("top")
     g.add_argument("--out", default=None)
     g.set_defaults(func=_cmd_generate)
+    f = sub.add_parser("fpga", help="emulated wafer-module FPGA")
+    from ..firmware.fpga_emulator import add_cli as fpga_add_cli
+    fpga_add_cli(f.add_subparsers(dest="fpga_cmd", required=True))
     rm = sub.add_parser("regmap", help="register map")
     rmsub = rm.add_subparsers(dest="regmap_cmd", required=True)
     e = rmsub.add_parser("export", help="export as JSON")

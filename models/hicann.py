@@ -28,6 +28,8 @@ from ..rtl.hicann import FG_BLOCKS
 from .fg_controller import FGControllerModel
 from .fg_storage import FGStorage, FGWriteNoise
 from .l1_fabric import L1FabricModel
+from .synapse_array import SynapseArray
+from .synapse_controller import SynapseControllerModel
 from .neuron_control import NeuronControlModel
 from .synapse_driver import SynapseDriverModel
 
@@ -66,9 +68,14 @@ class HicannModel:
     """One HICANN: registers and the event path, cycle by cycle.
 
     ``fg_noise``: floating-gate write noise (analog-realistic mode); ``None`` programs exactly.
+    ``synapse_array``: the analog synapse array the synapse controllers access (default: a new
+    :class:`~bss1.models.synapse_array.SynapseArray`; pass the analog core's to share it);
+    ``array_ack_latency``: cycles from an access-port request to its answer (1, as the stub and
+    the amaranth.sim servicing helper answer).
     """
 
-    def __init__(self, *, hop_latency: int = 1, fg_noise: FGWriteNoise | None = None):
+    def __init__(self, *, hop_latency: int = 1, fg_noise: FGWriteNoise | None = None,
+                 synapse_array=None, array_ack_latency=1):
         self.fabric = L1FabricModel(hop_latency)
         self.neurons = NeuronControlModel()
         self.drivers = SynapseDriverModel()
@@ -82,6 +89,11 @@ class HicannModel:
             self._owners[name] = self.neurons
         for name in ("synapse_controller_top", "synapse_controller_bottom"):
             self._owners[name] = self.drivers
+        self.synapse_array = SynapseArray() if synapse_array is None else synapse_array
+        for half in ("top", "bottom"):
+            self.drivers.attach_sequencer(
+                f"synapse_controller_{half}",
+                SynapseControllerModel(half, self.synapse_array, ack_latency=array_ack_latency))
         self.idle_cycles = 0        # configuration-phase time that only the FG controllers saw
         self.floating_gates = _FloatingGates(self, fg_noise)
         for name in FG_BLOCKS:

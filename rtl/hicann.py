@@ -32,6 +32,7 @@ from .l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, Strobe, l1
 from .l1_fabric import L1Fabric
 from .neuron_control import NeuronControl
 from .registers import HICANN_MAP
+from .synapse_controller import SynapseArrayPort
 from .synapse_driver import SynapseDriverBank
 
 __all__ = ["Hicann", "NEIGHBOUR_PORTS", "FG_BLOCKS"]
@@ -66,6 +67,9 @@ class Hicann(wiring.Component):
     fg_write : Out(ArrayLayout(FGWriteLayout, 4)), fg_stim : Out(ArrayLayout(FGStimLayout, 4))
     fg_readout : Out(ArrayLayout(FGReadoutLayout, 4)), fg_fail : In(ArrayLayout(129, 4))
         Floating-gate controllers towards the analog model, by FGBlockOnHICANN.
+    synapse_array_top, synapse_array_bottom : Out(SynapseArrayPort())
+        The synapse controllers' access ports to the analog synapse arrays (weights, decoders,
+        correlation flags); the analog side answers each request with ``ack``.
     hline : Out(l1_array(64)), vline : Out(l1_array(256))
         Line values, for monitors.
     <neighbour>_i / <neighbour>_o
@@ -87,6 +91,8 @@ class Hicann(wiring.Component):
             "fg_stim": Out(data.ArrayLayout(FGStimLayout, len(FG_BLOCKS))),
             "fg_readout": Out(data.ArrayLayout(FGReadoutLayout, len(FG_BLOCKS))),
             "fg_fail": In(data.ArrayLayout(N_FG_COLUMNS, len(FG_BLOCKS))),
+            "synapse_array_top": Out(SynapseArrayPort()),
+            "synapse_array_bottom": Out(SynapseArrayPort()),
             "hline": Out(l1_array(N_HLINES)),
             "vline": Out(l1_array(N_VLINES)),
             "bus_errors": Out(16),
@@ -143,6 +149,9 @@ class Hicann(wiring.Component):
             self.hline.eq(fabric.hline),
             self.vline.eq(fabric.vline),
         ]
+        for half in ("top", "bottom"):
+            wiring.connect(m, getattr(drivers, f"synapse_array_{half}"),
+                           wiring.flipped(getattr(self, f"synapse_array_{half}")))
         for name, _ in NEIGHBOUR_PORTS:
             m.d.comb += [getattr(fabric, f"{name}_i").eq(getattr(self, f"{name}_i")),
                          getattr(self, f"{name}_o").eq(getattr(fabric, f"{name}_o"))]

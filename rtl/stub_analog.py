@@ -1,8 +1,10 @@
 """A stub analog core and the single-chip test top used by cocotb tests and benchmarks.
 
-The stub stands in for :mod:`bss1.models` analog core until it is coupled (DESIGN decision 4): it
-fires chosen denmems on command and counts the synapse-driver strobes it receives, without any
-per-cycle Python. Commands carry a cycle stamp: the testbench queues ``(stamp, denmem)`` pairs
+The stub stands in for :mod:`bss1.models` analog core where a test needs no analog behaviour
+(DESIGN decision 4): it fires chosen denmems on command and counts the synapse-driver strobes it
+receives, without any per-cycle Python. The synapse controllers' array ports are answered by
+:class:`NullSynapseArray`, which acknowledges every request one cycle after it starts (the
+latency-1 rule of :mod:`bss1.rtl.synapse_array_port_sim`) and reads zeros. Commands carry a cycle stamp: the testbench queues ``(stamp, denmem)`` pairs
 ahead of time, then lets the simulator run a whole window with one wait; the stub raises fire line
 ``denmem`` in the cycle whose free-running counter equals ``stamp`` (commands must be queued in
 stamp order; a command whose stamp has passed fires at once and is counted as late).
@@ -15,8 +17,9 @@ from amaranth.lib.wiring import In, Out
 
 from .hicann import NEIGHBOUR_PORTS, Hicann
 from .l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, Strobe, l1_array
+from .synapse_controller import SynapseArrayPort
 
-__all__ = ["FireCommand", "StubAnalogCore", "HicannTestTop"]
+__all__ = ["FireCommand", "StubAnalogCore", "NullSynapseArray", "HicannTestTop"]
 
 FireCommand = data.StructLayout({"stamp": 32, "denmem": 9})
 
@@ -80,6 +83,22 @@ class StubAnalogCore(wiring.Component):
         return m
 
 
+class NullSynapseArray(wiring.Component):
+    """Answers a synapse-array access port without an array: ``ack`` one cycle after a request
+    starts (a request starts when ``req`` rises, or stays high through an ``ack``), data 0."""
+
+    port: In(SynapseArrayPort())
+
+    def elaborate(self, platform):
+        m = Module()
+        req_q, ack_q, started_q = Signal(), Signal(), Signal()
+        start = Signal()
+        m.d.comb += [start.eq(self.port.req & (~req_q | ack_q)),
+                     self.port.ack.eq(self.port.req & started_q)]
+        m.d.sync += [req_q.eq(self.port.req), ack_q.eq(self.port.ack), started_q.eq(start)]
+        return m
+
+
 def _popcount(m, bits):
     level = [bits[i] for i in range(len(bits))]
     while len(level) > 1:
@@ -131,6 +150,9 @@ class HicannTestTop(wiring.Component):
         wiring.connect(m, wiring.flipped(self.cfg_rx), chip.cfg_rx)
         wiring.connect(m, chip.cfg_tx, wiring.flipped(self.cfg_tx))
         wiring.connect(m, wiring.flipped(self.fire_cmd), stub.cmd)
+        for half in ("top", "bottom"):
+            m.submodules[f"array_{half}"] = array = NullSynapseArray()
+            wiring.connect(m, getattr(chip, f"synapse_array_{half}"), array.port)
         m.d.comb += [
             chip.fire.eq(stub.fire), stub.strobes.eq(chip.strobes),
             chip.l2_rx.eq(self.l2_rx), self.l2_tx.eq(chip.l2_tx),

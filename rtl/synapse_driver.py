@@ -38,7 +38,8 @@ from bss1.models import coords
 
 from .bus import BusSignature
 from .l1 import N_DRIVERS, L1Event, Strobe, l1_array
-from .synapse_controller_regs import DriverSetting, HALVES, SynapseControllerRegs, half_lines
+from .synapse_controller import SynapseArrayPort, SynapseController
+from .synapse_controller_regs import DriverSetting, HALVES, half_lines
 
 __all__ = ["SynapseDriverBank", "QUADRANTS"]
 
@@ -61,6 +62,8 @@ class SynapseDriverBank(wiring.Component):
         Sticky: two accepted events met on one mirror chain segment in the same cycle.
     settings : Out(ArrayLayout(DriverSetting, 224))
         The driver settings in use (mirror of the SRAM contents), per driver line.
+    synapse_array_top, synapse_array_bottom : Out(SynapseArrayPort())
+        The synapse controllers' access ports to the analog synapse arrays (§5.4, §6).
     """
 
     def __init__(self):
@@ -71,15 +74,18 @@ class SynapseDriverBank(wiring.Component):
             "strobes": Out(data.ArrayLayout(Strobe, N_DRIVERS)),
             "syndrv_conflict": Out(1),
             "settings": Out(data.ArrayLayout(DriverSetting, N_DRIVERS)),
+            "synapse_array_top": Out(SynapseArrayPort()),
+            "synapse_array_bottom": Out(SynapseArrayPort()),
         })
 
     def elaborate(self, platform):
         m = Module()
         for half in HALVES:
-            regs = SynapseControllerRegs(half)
+            regs = SynapseController(half)
             m.submodules[f"regs_{half}"] = regs
             wiring.connect(m, wiring.flipped(getattr(self, f"synapse_controller_{half}")),
                            regs.bus)
+            wiring.connect(m, regs.array, wiring.flipped(getattr(self, f"synapse_array_{half}")))
             for i, line in enumerate(half_lines(half)):
                 m.d.comb += self.settings[line].eq(regs.drivers[i])
 

@@ -339,7 +339,8 @@ def test_rtl_matches_model_random(seed):
 def test_bank_bad_model_input_and_ports():
     dut = SynapseDriverBank()
     assert set(dut.signature.members) == {"synapse_controller_top", "synapse_controller_bottom",
-                                          "drv_in", "strobes", "syndrv_conflict", "settings"}
+                                          "drv_in", "strobes", "syndrv_conflict", "settings",
+                                          "synapse_array_top", "synapse_array_bottom"}
     # bus ports are named like the HICANN_MAP instances they serve
     assert all(HICANN_MAP[name].type is SC for name in CTLS)
     Fragment.get(dut, None)
