@@ -316,6 +316,88 @@ def test_float32_close_to_float64():
         np.testing.assert_allclose(t32[:m], t64[:m], atol=2 * DT)
 
 
+# -- chunked kernel: layout, threads, spike buffer, input order ----------------------------------
+def _mixed(threads=1):
+    """150 neurons of 1..9 denmems in mixed order (those of one denmem fill two kernel chunks
+    of 64 neurons and part of a third), AdEx with per-denmem currents and random conductance
+    input."""
+    rng = np.random.default_rng(11)
+    sizes = rng.permutation(np.concatenate([np.ones(70, int), rng.integers(1, 10, 80)]))
+    n, first = grouped(sizes, threads=threads)
+    m = n.n
+    n.set_parameters(**ADEX)
+    n.set_parameters(I_ext=rng.uniform(0.3e-6, 0.6e-6, m))
+    k = 6 * m
+    inp = (rng.integers(0, 400, k), rng.integers(0, m, k), rng.integers(0, 2, k),
+           rng.uniform(0, 300e-9, k))
+    return n, first, inp
+
+
+def test_threads_do_not_change_results():
+    out = []
+    for threads in (1, 3):
+        n, first, inp = _mixed(threads)
+        n.enable_current_input(np.arange(0, n.n, 3))
+        n.set_current_stimulus(0, CurrentStimulus((0.2e-6, 0.0, 0.4e-6), pulselength=2,
+                                                  continuous=True))
+        n.record(first[::7])
+        n.add_conductance(*inp)
+        s = n.run(250) + n.run(150)
+        out.append((s, n.V.copy(), n.w.copy(), n.g.copy(), n.read_trace()[1]))
+    (s1, *a1), (s3, *a3) = out
+    assert len(s1[0]) + len(s1[4]) > 50
+    for x, y in zip(s1 + tuple(a1), s3 + tuple(a3)):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_each_neuron_integrates_as_if_alone():
+    n, first, (cyc, den, inp, dg) = _mixed()
+    n.add_conductance(cyc, den, inp, dg)
+    s = n.run(400)
+    sizes = np.bincount(n.neuron_of_denmem)
+    for k in (0, 1, 2, 63, 64, 65, 100, 140, 149):
+        d = np.nonzero(n.neuron_of_denmem == k)[0]
+        alone = NeuronArray(d.size)
+        alone.set_neurons(np.zeros(d.size, np.int64), np.array([0]))
+        alone.set_parameters(**ADEX)
+        alone.set_parameters(I_ext=n.params["I_ext"][d])
+        sel = np.isin(den, d)
+        alone.add_conductance(cyc[sel], np.searchsorted(d, den[sel]), inp[sel], dg[sel])
+        t = alone.run(400).time
+        assert sizes[k] == d.size and d[0] == first[k] and t.size > 0
+        np.testing.assert_allclose(s.time[s.neuron == k], t, rtol=0, atol=1e-15)
+        assert n.V[k] == pytest.approx(alone.V[0], abs=1e-9)
+
+
+def test_many_spikes_in_one_run():
+    """More spikes than the kernel's first output buffer: every neuron of the perfect
+    integrator fires after 38 steps, then after 38 more (no refractory time)."""
+    n = NeuronArray(512, output_delay=0.0)
+    n.set_parameters(g_L=0.0, E_L=0.5, V_reset=0.5, V_spike=0.7, C=1e-12,
+                     I_ext=1e-12 * 0.2 / (37.5 * DT))
+    s = n.run(1000)
+    assert len(s.time) == 512 * (2000 // 38)
+    np.testing.assert_array_equal(s.neuron, np.tile(np.arange(512), 2000 // 38))
+    assert s.time[::512] == pytest.approx(DT * 38 * np.arange(1, 2000 // 38 + 1), rel=1e-12)
+
+
+def test_inputs_applied_per_cycle_in_arrival_order():
+    """Queued inputs in any order act as if sorted by cycle (stably): the same increments of
+    one cycle and denmem add up in the order they arrived."""
+    res = []
+    for order in ("shuffled", "stable"):
+        n, _, (cyc, den, inp, dg) = _mixed()
+        perm = np.random.default_rng(3).permutation(cyc.size)
+        if order == "stable":
+            perm = perm[np.argsort(cyc[perm], kind="stable")]
+        half = perm.size // 2
+        for part in (perm[:half], perm[half:]):
+            n.add_conductance(cyc[part], den[part], inp[part], dg[part])
+        res.append((n.run(300).time, n.V.copy(), n.g.copy()))
+    for x, y in zip(*res):
+        np.testing.assert_array_equal(x, y)
+
+
 # -- mismatch, §8 ---------------------------------------------------------------------------------
 def test_mismatch_seeded_reproducible_and_ideal_exact():
     def make(mode, seed=0, n=512):
@@ -409,6 +491,7 @@ def test_readout_line_conflict():
     (lambda n: NeuronArray(4, dt=3e-9), r"^dt 3e-09 s must divide the core cycle 1e-08 s an "
                                         r"integer number of times$"),
     (lambda n: NeuronArray(4, mode="real"), r"^mode 'real' not one of \['analog', 'ideal'\]$"),
+    (lambda n: NeuronArray(4, threads=0), r"^threads 0 must be an integer >= 1$"),
     (lambda n: n.set_cap_and_speed(i_gl_speed="turbo"),
      r"^I_gl speed 'turbo' not one of \['fast', 'normal', 'slow'\]$"),
     (lambda n: Mismatch(sigma_v=-1.0), r"^mismatch sigma_v -1\.0 must be a finite number >= 0$"),
