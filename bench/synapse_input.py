@@ -35,6 +35,8 @@ def main(n_strobes=200_000, n_stdp=20_000):
     pre = (np.sort(rng.integers(0, 10 * n_stdp, n_stdp)), rng.integers(0, 2, n_stdp),
            rng.integers(0, 224, n_stdp), rng.integers(0, 256, n_stdp))
     post = (np.sort(rng.integers(0, 10 * n_stdp, n_stdp)), rng.integers(0, 512, n_stdp))
+    warm = SynapseArray()                                   # load / compile the kernel
+    warm.sensors.process(pre=tuple(x[:10] for x in pre), post=tuple(x[:10] for x in post))
     t0 = time.perf_counter()
     a.sensors.process(pre=pre, post=post)
     t_stdp = time.perf_counter() - t0

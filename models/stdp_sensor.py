@@ -21,7 +21,9 @@ Pre history per decoder group. All synapses of one row and column parity with th
 decoder see exactly the same pre events (a driver strobe with address bits [3:0] reaches them
 together, §5.1), so the time of the last pre event is kept per group (half, row, parity,
 decoder), not per synapse. A pre event named by one synapse therefore reaches its whole group;
-rewriting a synapse's decoder moves it to the other group's history.
+rewriting a synapse's decoder moves it to the other group's history. A compiled kernel walks
+the time-ordered events; a pre event scans the 128 synapses of its row and parity in the packed
+array for its decoder.
 
 Memory: the accumulators are uint8 codes with ``lsb`` per code (default 1/8 of one full pairing,
 full scale 255 codes = 31.875; the capacitor saturates there). Each pairing term is rounded to the
@@ -53,6 +55,7 @@ is not connected: its pattern bits count as 0. A reset sets both accumulators to
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from bss1.models.coords import check_range
@@ -223,22 +226,24 @@ class StdpSensors:
             key.append((((h * N_ROWS + r) * 2 + p) * 16 + d) + 2 * N_COLUMNS)
         if post is not None:
             c, n = self._fields("post", post, 2)
-            cyc.append(c)
-            key.append(_as_int_array("post denmem", n, 0, 2 * N_COLUMNS - 1))
+            cyc.insert(0, c)                # posts first: see the sort below
+            key.insert(0, _as_int_array("post denmem", n, 0, 2 * N_COLUMNS - 1))
         if not cyc:
             return
         cyc, key = np.concatenate(cyc), np.concatenate(key)
         if cyc.size == 0:
             return
-        # posts (keys < 512) sort before pres in the same cycle; one group event per cycle
-        events = np.unique(np.stack([cyc, key], axis=1), axis=0)
-        for t, k in events.tolist():
-            rel = self._relative(t)
-            if k < 2 * N_COLUMNS:
-                self._post(k, rel)
-            else:
-                self._pre(k - 2 * N_COLUMNS, rel)
-        self.now = int(events[-1, 0])
+        # time order, posts before pres in the same cycle (a stable sort of posts + pres; the
+        # order among posts or among pres of one cycle does not matter); a repeated event finds
+        # nothing left to pair, so duplicates need no removal
+        if np.any(cyc[1:] < cyc[:-1]):
+            order = np.argsort(cyc, kind="stable")
+            cyc, key = cyc[order], key[order]
+        self._epoch = _process(cyc, key, self._packed, self._causal, self._acausal,
+                               self._last_pre, self._last_post, self._epoch,
+                               self.cycle_time, self.tau_causal, self.tau_acausal,
+                               self.amplitude_causal, self.amplitude_acausal, self.lsb)
+        self.now = int(cyc[-1])
 
     def _fields(self, what, arrays, n):
         if len(arrays) != n:
@@ -252,43 +257,65 @@ class StdpSensors:
                              f"cycle {self.now}")
         return (c, *arrays[1:])
 
-    def _relative(self, t: int) -> int:
-        rel = t - self._epoch
-        if rel >= _WINDOW:
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_code(acc, h, r, c, increment, lsb):
+    """Add ``increment`` rounded to the nearest code (half to even), saturating at 255."""
+    v = acc[h, r, c] + np.rint(increment / lsb)
+    acc[h, r, c] = 255 if v > 255.0 else np.uint8(v)
+
+
+@numba.njit(cache=True, nogil=True)
+def _process(cyc, key, packed, causal, acausal, last_pre, last_post, epoch,
+             cycle_time, tau_causal, tau_acausal, amplitude_causal, amplitude_acausal, lsb):
+    """The §7.1 pairing over time-ordered events (see the module docstring); returns the new
+    epoch. ``key`` < 512: post spike of denmem ``key``; else pre event of decoder group
+    ``key - 512`` = ((half * 224 + row) * 2 + parity) * 16 + decoder."""
+    cols = np.empty(N_COLUMNS // 2, np.int64)
+    for e in range(cyc.size):
+        rel = cyc[e] - epoch
+        if rel >= _WINDOW:                  # rebase the epoch, clamp very old times
             shift = rel - _WINDOW // 2
-            for a in (self._last_pre, self._last_post):
-                valid = a != _NEVER
-                a[valid] = np.maximum(a[valid].astype(np.int64) - shift, _OLDEST)
-            self._epoch += shift
+            for a in (last_pre.reshape(-1), last_post):
+                for i in range(a.size):
+                    if a[i] != _NEVER:
+                        a[i] = max(np.int64(a[i]) - shift, _OLDEST)
+            epoch += shift
             rel -= shift
-        return rel
-
-    def _add(self, acc, index, increment):
-        codes = np.rint(increment / self.lsb)
-        acc[index] = np.minimum(acc[index] + codes, 255).astype(np.uint8)
-
-    def _post(self, n: int, t: int) -> None:
-        h, c = divmod(n, N_COLUMNS)
-        dec = self._packed[h, :, c] >> 4
-        t_pre = self._last_pre[h, np.arange(N_ROWS), c & 1, dec]
-        rows = np.nonzero((t_pre != _NEVER) & (t_pre >= self._last_post[n]))[0]
-        if rows.size:
-            dt = (t - t_pre[rows].astype(np.int64)) * self.cycle_time
-            self._add(self._causal, (h, rows, c),
-                      self.amplitude_causal * np.exp(-dt / self.tau_causal))
-        self._last_post[n] = t
-
-    def _pre(self, g: int, t: int) -> None:
-        rest, d = divmod(g, 16)
-        rest, p = divmod(rest, 2)
-        h, r = divmod(rest, N_ROWS)
-        cols = np.arange(p, N_COLUMNS, 2)
-        cols = cols[(self._packed[h, r, cols] >> 4) == d]
-        t_post = self._last_post[h * N_COLUMNS + cols]
-        t_prev = self._last_pre[h, r, p, d]
-        hit = (t_post != _NEVER) & (t_post > t_prev)
-        if hit.any():
-            dt = (t - t_post[hit].astype(np.int64)) * self.cycle_time
-            self._add(self._acausal, (h, r, cols[hit]),
-                      self.amplitude_acausal * np.exp(-dt / self.tau_acausal))
-        self._last_pre[h, r, p, d] = t
+        k = key[e]
+        if k < 2 * N_COLUMNS:               # post: the first post after each row's last pre
+            h = k // N_COLUMNS
+            c = k - N_COLUMNS * h
+            p = c & 1
+            t_last = last_post[k]
+            for r in range(N_ROWS):
+                t_pre = last_pre[h, r, p, packed[h, r, c] >> 4]
+                if t_pre != _NEVER and t_pre >= t_last:
+                    dt = (rel - np.int64(t_pre)) * cycle_time
+                    _add_code(causal, h, r, c,
+                              amplitude_causal * np.exp(-dt / tau_causal), lsb)
+            last_post[k] = rel
+        else:                               # pre: the last post since the group's last pre
+            g = k - 2 * N_COLUMNS
+            d = g % 16
+            p = (g // 16) % 2
+            hr = g // 32
+            h = hr // N_ROWS
+            r = hr - N_ROWS * h
+            t_prev = last_pre[h, r, p, d]
+            row = packed[h, r]
+            code = np.uint8(d << 4)
+            m = 0                           # the group's columns, without branches
+            for j in range(N_COLUMNS // 2):
+                cols[m] = 2 * j + p
+                m += (row[2 * j + p] & 0xF0) == code
+            for i in range(m):
+                c = cols[i]
+                t_post = last_post[N_COLUMNS * h + c]
+                if t_post != _NEVER and t_post > t_prev:
+                    dt = (rel - np.int64(t_post)) * cycle_time
+                    _add_code(acausal, h, r, c,
+                              amplitude_acausal * np.exp(-dt / tau_acausal), lsb)
+            last_pre[h, r, p, d] = rel
+    return epoch
