@@ -15,8 +15,10 @@ number of steps ``dt`` (5 ns in the ESS, §9.1 / §13.7: we take the code's 5 ns
 1 ns; any divisor of the cycle may be chosen). One step is a Heun (trapezoid predictor-corrector)
 step on V and w with the membrane clipped at the firing denmem's V_spike inside all derivatives;
 synaptic conductances decay exactly (exp(-dt/tau)) and enter stage 1 with their value at the
-start and stage 2 with their value at the end of the step (§12 allows this). Conductance
-increments of a cycle are added before its first step (the ESS adds them at the tick).
+start and stage 2 with their value at the end of the step (§12 allows this); one that decays
+below 1e-30 S is set to 0 (it carries < 1e-30 A; this keeps the arithmetic out of subnormal
+numbers). Conductance increments of a cycle are added before its first step (the ESS adds them
+at the tick).
 
 Spikes: the threshold test runs after every step that was not refractory. On a spike V is set to
 the firing denmem's V_reset, every denmem's w grows by its b, and the next ceil(t_ref / dt)
@@ -573,7 +575,7 @@ class NeuronArray:
         V = self.V[self._label_of_flat]
         ref_left = self.ref_left[self._label_of_flat]
         args = (self._chunks, self.substeps, c0, c1, t(self.dt), t(self.dt / 2),
-                _kern.exp_constants(self.dtype), self._par_d, w, g0, g1, self._par_n, V,
+                _kern.constants(self.dtype), self._par_d, w, g0, g1, self._par_n, V,
                 ref_left, ev_ptr, ev_cyc, ev_off, ev_g, st_ptr, st_off, st_row, st_table,
                 rc_ptr, rc_lane, rc_row, rec_out)
         parts = self._parts(n_chunks)

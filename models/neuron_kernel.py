@@ -19,7 +19,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["LANES", "DEN_FIELDS", "NRN_FIELDS", "den_offset", "exp_constants", "run_chunks",
+__all__ = ["LANES", "DEN_FIELDS", "NRN_FIELDS", "den_offset", "constants", "run_chunks",
            "bucket_order", "window_inputs"]
 
 LANES = 64
@@ -41,11 +41,16 @@ _FAST = {"nsz", "arcp", "contract", "reassoc"}
 
 _EXP_CLIP = (-60.0, 80.0)
 _EXP_COEF = tuple(1.0 / np.prod(np.arange(1, k + 1, dtype=float)) for k in range(13))
+# Synaptic conductances that decay below this are set to 0: they carry less than 1e-30 A, and
+# keeping them would drive the arithmetic into subnormal numbers, which x86 cores process at a
+# fraction of the normal speed (after ~7000 silent steps in float32, ~70000 in float64).
+G_FLOOR = 1e-30
 
 
-def exp_constants(dtype) -> np.ndarray:
-    """Constants of :func:`_exp` in the state dtype (so float32 stays float32 inside)."""
-    return np.array(_EXP_CLIP + (1.0 / 256.0,) + _EXP_COEF, dtype=dtype)
+def constants(dtype) -> np.ndarray:
+    """Constants of the kernel in the state dtype (so float32 stays float32 inside): those of
+    :func:`_exp`, then ``G_FLOOR``."""
+    return np.array(_EXP_CLIP + (1.0 / 256.0,) + _EXP_COEF + (G_FLOOR,), dtype=dtype)
 
 
 def den_offset(kk, field, lane):
@@ -59,7 +64,7 @@ def _exp(x, e):
     eight times: relative error below 1e-13 in float64 (the clip changes the exponential
     current by less than 1e-26 of g_L Delta_T below, and only above (V_spike - V_T) / Delta_T
     = 80, where V diverges within a step anyway). Unlike ``math.exp`` it vectorises. ``e``:
-    the constants of :func:`exp_constants`."""
+    the first 16 of :func:`constants`."""
     y = min(max(x, e[0]), e[1]) * e[2]
     q = e[3] + y * (e[4] + y * (e[5] + y * (e[6] + y * (e[7] + y * (e[8] + y * (
         e[9] + y * (e[10] + y * (e[11] + y * (e[12] + y * (
@@ -172,6 +177,7 @@ def run_chunks(lo, hi, chunks, S, c0, c1, dt, half, ec, par_d, w, g0, g1, par_n,
     big = ec[1] * ec[1] * ec[1]
     e = (ec[0], ec[1], ec[2], ec[3], ec[4], ec[5], ec[6], ec[7], ec[8], ec[9], ec[10], ec[11],
          ec[12], ec[13], ec[14], ec[15])      # in registers: no reload inside the lane loops
+    g_floor = ec[16]
     kmax = 1
     for ch in range(lo, hi):
         kmax = max(kmax, chunks[ch, 0])
@@ -224,8 +230,8 @@ def run_chunks(lo, hi, chunks, S, c0, c1, dt, half, ec, par_d, w, g0, g1, par_n,
                 step = c * S + k
                 for r in range(r0, r1):
                     rec_out[rc_row[r], step - c0 * S] = nrn[F_V * L + rc_lane[r]]
-                n_sp = _step(nrn, den, K, dt, half, zero, one, e, nb, step, nbase, out_step,
-                             out_nrn, n_sp)
+                n_sp = _step(nrn, den, K, dt, half, zero, one, e, g_floor, nb, step, nbase,
+                             out_step, out_nrn, n_sp)
         for kk in range(K):
             row = kk * DEN_BLOCK
             for m in range(nb):
@@ -247,7 +253,8 @@ def _grow(a, n, cap):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _step(nrn, den, K, dt, half, zero, one, ec, nb, step, nbase, out_step, out_nrn, n_sp):
+def _step(nrn, den, K, dt, half, zero, one, ec, g_floor, nb, step, nbase, out_step, out_nrn,
+          n_sp):
     """One Heun step of one chunk (all lanes); returns the new spike count."""
     L = LANES
     V, VS, VR, INVC = F_V * L, F_VS * L, F_VR * L, F_INVC * L
@@ -288,6 +295,8 @@ def _step(nrn, den, K, dt, half, zero, one, ec, nb, step, nbase, out_step, out_n
             dw1 = den[r + F_DW1 * L + m]
             h0 = den[r + F_G0 * L + m] * den[r + 11 * L + m]
             h1 = den[r + F_G1 * L + m] * den[r + 12 * L + m]
+            h0 = h0 if h0 >= g_floor else zero
+            h1 = h1 if h1 >= g_floor else zero
             wa = den[r + 5 * L + m] * (vc - el)
             wp = w + dt * dw1
             wp = wp + alg * (wa - wp)

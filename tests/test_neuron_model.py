@@ -381,6 +381,18 @@ def test_many_spikes_in_one_run():
     assert s.time[::512] == pytest.approx(DT * 38 * np.arange(1, 2000 // 38 + 1), rel=1e-12)
 
 
+def test_decayed_conductance_floors_at_zero():
+    """A conductance that decays below 1e-30 S becomes 0 (no subnormal arithmetic): from 10 nS
+    with tau 0.5 us that takes ln(1e22) tau = 25.3 us, 2533 cycles."""
+    for dtype in (np.float64, np.float32):
+        n = NeuronArray(1, dtype=dtype)
+        n.add_conductance([0], [0], [0], [10e-9])
+        n.run(2500)
+        assert 0 < n.g[0, 0] < 2e-30
+        n.run(40)
+        assert n.g[0, 0] == 0
+
+
 def test_inputs_applied_per_cycle_in_arrival_order():
     """Queued inputs in any order act as if sorted by cycle (stably): the same increments of
     one cycle and denmem add up in the order they arrived."""
