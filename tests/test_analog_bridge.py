@@ -312,6 +312,52 @@ def test_adapter_loop_on_the_bridge(window):
     assert adapter.strobes == len(expect) and adapter.windows == (end - 3) // window
 
 
+def _adapter_error(dut, pattern, window, pre_cycles):
+    """Run the adapter on the bridge with strobes from ``pattern`` ({cycle: {driver: (s, a)}});
+    returns the exception the adapter raised."""
+    double = scen.DelayedFireDouble(delay=12, base=0)
+    adapter = AmaranthAnalogAdapter(dut, double, window=window)
+    vectors = {c: _strobe_vector(act) for c, act in pattern.items()}
+    caught = []
+
+    async def source(ctx):
+        while True:
+            ctx.set(dut.strobes.as_value(), vectors.get(ctx.get(dut.cycle), 0))
+            await ctx.tick()
+
+    async def bench(ctx):
+        ctx.set(dut.run, 1)
+        if pre_cycles:
+            await ctx.tick().repeat(pre_cycles)
+        try:
+            await adapter.run(ctx, 10 * window)
+        except LookaheadError as exc:
+            caught.append(exc)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.add_testbench(source, background=True)
+    sim.run()
+    assert len(caught) == 1
+    return str(caught[0])
+
+
+def test_adapter_refuses_strobes_from_before_its_start():
+    msg = _adapter_error(AnalogBridge(), {1: {9: (4, 2)}}, 8, 3)
+    assert msg == "strobe of driver 9 stamped at cycle 1 out of range 3.. (before the adapter " \
+                  "started)"
+
+
+def test_adapter_raises_on_capture_overflow():
+    """A capture FIFO smaller than the strobe cycles of a window loses records: the adapter
+    stops with the count instead of stepping the core with a partial window."""
+    pattern = {c: {L: (1, 0) for L in range(c % 5 + 1)} for c in range(10, 16)}
+    msg = _adapter_error(AnalogBridge(snapshot_depth=4), pattern, 8, 0)
+    # cycles 10..13 fit; 14 (5 drivers) and 15 (1 driver) are lost
+    assert msg == "strobe capture FIFO overflowed: 6 strobe record(s) lost"
+
+
 # -- the closed loop through the whole chip ---------------------------------------------------
 def _l1(value: int, n: int):
     """[(line, addr)] of the valid events in an l1_array(n) value (offsets from the layout)."""

@@ -95,7 +95,9 @@ async def configure(dut, tb, isi):
 async def closed_loop(dut):
     """BG -> L1 -> drivers -> strobes -> double -> fire -> priority encoder -> mergers -> sending
     repeater -> HLine, RTL against HicannModel event for event."""
+    ts = time.perf_counter()
     tb = await start(dut)
+    dut._log.info(f"start {time.perf_counter() - ts:.1f} s")
     cycles = _env_int("BSS1_TB_CYCLES", 640)
     window = _env_int("BSS1_TB_WINDOW", 8)
     t0 = time.perf_counter()
