@@ -58,6 +58,7 @@ TOPS: dict = {
     "demo": "bss1.rtl.demo:DemoTop",
     "hicann": "bss1.rtl.hicann:Hicann",
     "hicann_test": "bss1.rtl.stub_analog:HicannTestTop",
+    "hicann_analog": "bss1.rtl.analog_bridge:HicannAnalogTop",
 }
 
 #: Bump when the output format of this module changes (invalidates every cache entry).
