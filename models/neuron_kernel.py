@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.extending import overload
 
 __all__ = ["LANES", "DEN_FIELDS", "NRN_FIELDS", "den_offset", "constants", "run_chunks",
            "bucket_order", "window_inputs"]
@@ -58,17 +59,34 @@ def den_offset(kk, field, lane):
     return kk * DEN_BLOCK + field * LANES + lane
 
 
+def _taylor(y, e):
+    """Taylor polynomial of exp(y), |y| <= 0.3125, from the coefficients e[3:]: degree 12 in
+    float64 (truncation error 7e-17), degree 6 in float32 (5e-8, below its rounding)."""
+
+
+@overload(_taylor, inline="always", fastmath=_FAST)
+def _taylor_impl(y, e):
+    if y == numba.types.float32:
+        def taylor(y, e):
+            return e[3] + y * (e[4] + y * (e[5] + y * (e[6] + y * (e[7] + y * (
+                e[8] + y * e[9])))))
+    else:
+        def taylor(y, e):
+            return e[3] + y * (e[4] + y * (e[5] + y * (e[6] + y * (e[7] + y * (e[8] + y * (
+                e[9] + y * (e[10] + y * (e[11] + y * (e[12] + y * (
+                    e[13] + y * (e[14] + y * e[15])))))))))))
+    return taylor
+
+
 @numba.njit(cache=True, inline="always", fastmath=_FAST)
 def _exp(x, e):
-    """exp(x) for x clipped to [-60, 80] by a degree-12 Taylor polynomial of x / 256 squared
-    eight times: relative error below 1e-13 in float64 (the clip changes the exponential
+    """exp(x) for x clipped to [-60, 80] by a Taylor polynomial of x / 256 squared eight times:
+    relative error below 1e-13 in float64, below 4e-5 in float32 (the squarings amplify the
+    rounding of y; the polynomial's own error is smaller). The clip changes the exponential
     current by less than 1e-26 of g_L Delta_T below, and only above (V_spike - V_T) / Delta_T
-    = 80, where V diverges within a step anyway). Unlike ``math.exp`` it vectorises. ``e``:
-    the first 16 of :func:`constants`."""
-    y = min(max(x, e[0]), e[1]) * e[2]
-    q = e[3] + y * (e[4] + y * (e[5] + y * (e[6] + y * (e[7] + y * (e[8] + y * (
-        e[9] + y * (e[10] + y * (e[11] + y * (e[12] + y * (
-            e[13] + y * (e[14] + y * e[15])))))))))))
+    = 80, where V diverges within a step anyway. Unlike ``math.exp``
+    it vectorises. ``e``: the first 16 of :func:`constants`."""
+    q = _taylor(min(max(x, e[0]), e[1]) * e[2], e)
     for _ in range(8):
         q = q * q
     return q
@@ -212,6 +230,10 @@ def run_chunks(lo, hi, chunks, S, c0, c1, dt, half, ec, par_d, w, g0, g1, par_n,
             nrn[F_INVC * L + m] = par_n[2, j]
             nrn[F_REFSTEPS * L + m] = par_n[3, j]
             nrn[F_REF * L + m] = ref_left[j]
+        use_exp = False
+        for kk in range(K):
+            for m in range(nb):
+                use_exp |= den[kk * DEN_BLOCK + 2 * L + m] != zero
         p, p1 = ev_ptr[ch], ev_ptr[ch + 1]
         s0, s1 = st_ptr[ch], st_ptr[ch + 1]
         r0, r1 = rc_ptr[ch], rc_ptr[ch + 1]
@@ -230,8 +252,8 @@ def run_chunks(lo, hi, chunks, S, c0, c1, dt, half, ec, par_d, w, g0, g1, par_n,
                 step = c * S + k
                 for r in range(r0, r1):
                     rec_out[rc_row[r], step - c0 * S] = nrn[F_V * L + rc_lane[r]]
-                n_sp = _step(nrn, den, K, dt, half, zero, one, e, g_floor, nb, step, nbase,
-                             out_step, out_nrn, n_sp)
+                n_sp = _step(nrn, den, K, dt, half, zero, one, e, g_floor, use_exp, nb, step,
+                             nbase, out_step, out_nrn, n_sp)
         for kk in range(K):
             row = kk * DEN_BLOCK
             for m in range(nb):
@@ -253,9 +275,11 @@ def _grow(a, n, cap):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _step(nrn, den, K, dt, half, zero, one, ec, g_floor, nb, step, nbase, out_step, out_nrn,
-          n_sp):
-    """One Heun step of one chunk (all lanes); returns the new spike count."""
+def _step(nrn, den, K, dt, half, zero, one, ec, g_floor, use_exp, nb, step, nbase, out_step,
+          out_nrn, n_sp):
+    """One Heun step of one chunk (all lanes); returns the new spike count. ``use_exp``:
+    some denmem of the chunk has an exponential current (the lane loops are compiled in two
+    versions, with and without it)."""
     L = LANES
     V, VS, VR, INVC = F_V * L, F_VS * L, F_VR * L, F_INVC * L
     REF, ACT, VC, ACC1, ACC2 = F_REF * L, F_ACT * L, F_VC * L, F_ACC1 * L, F_ACC2 * L
@@ -276,8 +300,10 @@ def _step(nrn, den, K, dt, half, zero, one, ec, g_floor, nb, step, nbase, out_st
             wi = w + den[r + 7 * L + m] * (wa - w)
             cur = den[r + 0 * L + m] * (el - vc) - wi \
                 + den[r + F_G0 * L + m] * (den[r + 9 * L + m] - vc) \
-                + den[r + F_G1 * L + m] * (den[r + 10 * L + m] - vc) + den[r + F_IEXT * L + m] \
-                + den[r + 2 * L + m] * _exp((vc - den[r + 4 * L + m]) * den[r + 3 * L + m], ec)
+                + den[r + F_G1 * L + m] * (den[r + 10 * L + m] - vc) + den[r + F_IEXT * L + m]
+            if use_exp:
+                cur += den[r + 2 * L + m] * _exp((vc - den[r + 4 * L + m]) * den[r + 3 * L + m],
+                                                 ec)
             nrn[ACC1 + m] += cur
             den[r + F_DW1 * L + m] = (wa - wi) * den[r + 6 * L + m]
     for m in range(L):
@@ -302,8 +328,10 @@ def _step(nrn, den, K, dt, half, zero, one, ec, g_floor, nb, step, nbase, out_st
             wp = wp + alg * (wa - wp)
             den[r + F_W * L + m] = w + half * (dw1 + (wa - wp) * itw) + alg * (wa - w)
             cur = den[r + 0 * L + m] * (el - vc) - wp + h0 * (den[r + 9 * L + m] - vc) \
-                + h1 * (den[r + 10 * L + m] - vc) + den[r + F_IEXT * L + m] \
-                + den[r + 2 * L + m] * _exp((vc - den[r + 4 * L + m]) * den[r + 3 * L + m], ec)
+                + h1 * (den[r + 10 * L + m] - vc) + den[r + F_IEXT * L + m]
+            if use_exp:
+                cur += den[r + 2 * L + m] * _exp((vc - den[r + 4 * L + m]) * den[r + 3 * L + m],
+                                                 ec)
             nrn[ACC2 + m] += cur
             den[r + F_G0 * L + m] = h0
             den[r + F_G1 * L + m] = h1
