@@ -608,7 +608,7 @@ class NeuronArray:
         return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
     def _window_inputs(self, c1, n_chunks):
-        """Queued inputs before ``c1``, ordered by (chunk, cycle, arrival): (cycle, buffer
+        """Queued inputs before ``c1``, bucketed by chunk in arrival order: (cycle, buffer
         offset, dg, chunk start pointers); later ones stay queued."""
         if len(self._pending) > 1:
             self._pending = [tuple(np.concatenate(x) for x in zip(*self._pending))]
@@ -617,7 +617,7 @@ class NeuronArray:
         n_now = int(np.count_nonzero(pc < c1))
         ev_g = np.empty(n_now, self.dtype)
         ev_cyc, ev_off, ev_ptr, later = _kern.window_inputs(
-            pc, pd, pi, pg, self.cycle, c1, self._den_chunk, self._den_off, n_chunks, ev_g)
+            pc, pd, pi, pg, c1, self._den_chunk, self._den_off, n_chunks, ev_g)
         self._pending = [(pc[later], pd[later], pi[later], pg[later])] if later.size else []
         return ev_cyc, ev_off, ev_g, ev_ptr
 

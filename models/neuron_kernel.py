@@ -111,14 +111,13 @@ def bucket_order(key, n_buckets):
 
 
 @numba.njit(cache=True, nogil=True)
-def window_inputs(cyc, den, inp, dg, c0, c1, den_chunk, den_off, n_chunks, ev_g):
-    """Split queued inputs at cycle c1 and order those before it by (chunk, cycle), keeping
-    arrival order among equals. Fills ``ev_g`` (its dtype is the state dtype; size: the
-    number of inputs before c1) and returns (ev_cyc, ev_off, ev_ptr, later): per input its
-    cycle and work-buffer offset, chunk start pointers, and the indices of the inputs that stay
-    queued. ``den_chunk`` / ``den_off``: chunk and work-buffer offset (field 0) of every denmem;
-    the increments go to field g0 / g1. Two cache-friendly passes: bucket by chunk, then sort
-    each chunk's inputs by cycle (counting sort, or merge sort for long windows)."""
+def window_inputs(cyc, den, inp, dg, c1, den_chunk, den_off, n_chunks, ev_g):
+    """Split queued inputs at cycle c1 and bucket those before it by chunk, keeping arrival
+    order (``run_chunks`` sorts each chunk's inputs by cycle when it takes the chunk). Fills
+    ``ev_g`` (its dtype is the state dtype; size: the number of inputs before c1) and returns
+    (ev_cyc, ev_off, ev_ptr, later): per input its cycle and work-buffer offset, chunk start
+    pointers, and the indices of the inputs that stay queued. ``den_chunk`` / ``den_off``:
+    chunk and work-buffer offset (field 0) of every denmem; increments go to field g0 / g1."""
     n = cyc.size
     ptr = np.zeros(n_chunks + 1, np.int64)
     n_late = 0
@@ -131,9 +130,8 @@ def window_inputs(cyc, den, inp, dg, c0, c1, den_chunk, den_off, n_chunks, ev_g)
         ptr[b + 1] += ptr[b]
     fill = ptr[:-1].copy()
     m = n - n_late
-    t_cyc = np.empty(m, np.int64)
-    t_off = np.empty(m, np.int64)
-    t_g = np.empty(m, ev_g.dtype)
+    ev_cyc = np.empty(m, np.int64)
+    ev_off = np.empty(m, np.int64)
     later = np.empty(n_late, np.int64)
     n_late = 0
     for i in range(n):
@@ -144,31 +142,39 @@ def window_inputs(cyc, den, inp, dg, c0, c1, den_chunk, den_off, n_chunks, ev_g)
         d = den[i]
         j = fill[den_chunk[d]]
         fill[den_chunk[d]] += 1
-        t_cyc[j] = cyc[i]
-        t_off[j] = den_off[d] + (F_G0 + inp[i]) * LANES
-        t_g[j] = dg[i]
-    ev_cyc = np.empty(m, np.int64)
-    ev_off = np.empty(m, np.int64)
-    span = max(c1 - c0, 1)
-    cnt = np.zeros(span + 1, np.int64)
-    for ch in range(n_chunks):
-        a, b = ptr[ch], ptr[ch + 1]
-        if 4 * (b - a) + 64 >= span:            # counting sort by cycle
-            cnt[:] = 0
-            for j in range(a, b):
-                cnt[t_cyc[j] - c0 + 1] += 1
-            cnt[0] = a
-            for k in range(span):
-                cnt[k + 1] += cnt[k]
-            for j in range(a, b):
-                k = cnt[t_cyc[j] - c0]
-                cnt[t_cyc[j] - c0] += 1
-                ev_cyc[k], ev_off[k], ev_g[k] = t_cyc[j], t_off[j], t_g[j]
-        else:
-            o = np.argsort(t_cyc[a:b], kind="mergesort") + a
-            for k in range(b - a):
-                ev_cyc[a + k], ev_off[a + k], ev_g[a + k] = t_cyc[o[k]], t_off[o[k]], t_g[o[k]]
+        ev_cyc[j] = cyc[i]
+        ev_off[j] = den_off[d] + (F_G0 + inp[i]) * LANES
+        ev_g[j] = dg[i]
     return ev_cyc, ev_off, ptr, later
+
+
+@numba.njit(cache=True, nogil=True)
+def _sort_by_cycle(ev_cyc, ev_off, ev_g, a, b, c0, c1, cnt, s_cyc, s_off, s_g):
+    """Stable sort of inputs a..b-1 by cycle into s_* (counting sort over the window's cycles,
+    or merge sort when they are few). Returns False (nothing written) if already sorted."""
+    done = True
+    for j in range(a + 1, b):
+        if ev_cyc[j] < ev_cyc[j - 1]:
+            done = False
+            break
+    if done:
+        return False
+    span = c1 - c0
+    if 4 * (b - a) + 64 >= span:
+        cnt[:span + 1] = 0
+        for j in range(a, b):
+            cnt[ev_cyc[j] - c0 + 1] += 1
+        for k in range(span):
+            cnt[k + 1] += cnt[k]
+        for j in range(a, b):
+            k = cnt[ev_cyc[j] - c0]
+            cnt[ev_cyc[j] - c0] += 1
+            s_cyc[k], s_off[k], s_g[k] = ev_cyc[j], ev_off[j], ev_g[j]
+    else:
+        o = np.argsort(ev_cyc[a:b], kind="mergesort") + a
+        for k in range(b - a):
+            s_cyc[k], s_off[k], s_g[k] = ev_cyc[o[k]], ev_off[o[k]], ev_g[o[k]]
+    return True
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
@@ -181,7 +187,7 @@ def run_chunks(lo, hi, chunks, S, c0, c1, dt, half, ec, par_d, w, g0, g1, par_n,
     denmems of one neuron, flat index of its first neuron). ``par_d`` (N_DEN_PAR x denmems) and
     ``par_n`` (vs, vr, inv_c, ref_steps x neurons) are the parameters in slot order; ``w``,
     ``g0``, ``g1``, ``V``, ``ref_left`` the state, updated in place. Inputs of chunk ch are
-    entries ev_ptr[ch]..ev_ptr[ch+1]-1, sorted by cycle (stable), with their work-buffer offset;
+    entries ev_ptr[ch]..ev_ptr[ch+1]-1 in arrival order, with their work-buffer offset;
     current stimulus: entries st_ptr[ch].. give the offset of a denmem and its row of
     ``st_table`` (row x cycle - c0); recording: rc_ptr[ch].. give lane and row of ``rec_out``.
 
@@ -205,6 +211,13 @@ def run_chunks(lo, hi, chunks, S, c0, c1, dt, half, ec, par_d, w, g0, g1, par_n,
     out_step = np.empty(cap, np.int64)
     out_nrn = np.empty(cap, np.int64)
     n_sp = 0
+    n_ev = 0                            # scratch for sorting a chunk's inputs by cycle
+    for ch in range(lo, hi):
+        n_ev = max(n_ev, ev_ptr[ch + 1] - ev_ptr[ch])
+    s_cyc = np.empty(n_ev, np.int64)
+    s_off = np.empty(n_ev, np.int64)
+    s_g = np.empty(n_ev, ev_g.dtype)
+    cnt = np.empty(c1 - c0 + 1, np.int64)
     for ch in range(lo, hi):
         K, nb, dbase, stride, nbase = (chunks[ch, 0], chunks[ch, 1], chunks[ch, 2],
                                        chunks[ch, 3], chunks[ch, 4])
@@ -235,11 +248,15 @@ def run_chunks(lo, hi, chunks, S, c0, c1, dt, half, ec, par_d, w, g0, g1, par_n,
             for m in range(nb):
                 use_exp |= den[kk * DEN_BLOCK + 2 * L + m] != zero
         p, p1 = ev_ptr[ch], ev_ptr[ch + 1]
+        e_cyc, e_off, e_g = ev_cyc, ev_off, ev_g
+        if _sort_by_cycle(ev_cyc, ev_off, ev_g, p, p1, c0, c1, cnt, s_cyc, s_off, s_g):
+            e_cyc, e_off, e_g = s_cyc, s_off, s_g
+            p, p1 = 0, p1 - p
         s0, s1 = st_ptr[ch], st_ptr[ch + 1]
         r0, r1 = rc_ptr[ch], rc_ptr[ch + 1]
         for c in range(c0, c1):
-            while p < p1 and ev_cyc[p] <= c:
-                den[ev_off[p]] += ev_g[p]
+            while p < p1 and e_cyc[p] <= c:
+                den[e_off[p]] += e_g[p]
                 p += 1
             for s in range(s0, s1):
                 o = st_off[s]
