@@ -42,8 +42,10 @@ enabled). Choice: D multiplies the conductance of both inputs of the synapse's r
 Configuration is explicit: :meth:`configure_drivers` (driver SRAM words of a
 :class:`~bss1.models.synapse_driver.SynapseDriverModel` or a HicannModel), :meth:`configure_fg`
 (an :class:`~bss1.models.fg_storage.FGStorage`: denmem parameters, STP shared values, V_gmax),
-:meth:`configure_neurons` (denmem -> neuron map and firing denmems, or a rectangle size), and
-direct access to ``neurons``, ``arrays[h]`` and ``inputs[h]``.
+:meth:`configure_neurons` (denmem -> neuron map and firing denmems, or a rectangle size),
+:meth:`configure_neurons_from_model` (the same derived from the neuron builder SRAM, as the chip
+does: :mod:`bss1.models.neuron_builder_map`), and direct access to ``neurons``, ``arrays[h]``
+and ``inputs[h]``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ import numpy as np
 from bss1.models import fg_layout
 from bss1.models.neuron import (CORE_HZ, DENMEMS_PER_HICANN, DT_ESS, Mismatch, NeuronArray,
                                 compound_neurons)
+from bss1.models.neuron_builder_map import NO_FIRING, neurons_from_builder
 from bss1.models.stp import StpParameters
 from bss1.models.synapse_array import SynapseArray
 from bss1.models.synapse_input import (STROBE_DTYPE, Increments, SynapseInput,
@@ -131,6 +134,7 @@ class AnalogCore:
         else:
             self._dist = np.ones((1, 1, 1, 1), np.float32)
         self._members = None
+        self._can_fire = np.ones(self.neurons.n_neurons, bool)
         self.strobes_seen = 0
         self.increments_made = 0
 
@@ -199,15 +203,48 @@ class AnalogCore:
                           size: int | None = None) -> None:
         """Interconnect the denmems: explicit arrays over all denmems (global indices, see
         :meth:`NeuronArray.set_neurons`) or ``size``: sthal rectangles of that many denmems with
-        the upper-left denmem firing (:func:`compound_neurons`)."""
+        the upper-left denmem firing (:func:`compound_neurons`). A firing denmem
+        :data:`~bss1.models.neuron_builder_map.NO_FIRING` (-1) makes a neuron without comparator:
+        it never raises a fire line and gives the STDP sensors no post events (the model still
+        resets its membrane at threshold, with its lowest denmem's V_spike and V_reset; the
+        membrane of such a neuron is not visible to the digital side)."""
         if size is not None:
             if neuron_of_denmem is not None or firing_denmem is not None:
                 raise ValueError("give either size or neuron_of_denmem and firing_denmem")
             neuron_of_denmem, firing_denmem = compound_neurons(self.neurons.n, size)
         elif neuron_of_denmem is None or firing_denmem is None:
             raise ValueError("give either size or neuron_of_denmem and firing_denmem")
-        self.neurons.set_neurons(neuron_of_denmem, firing_denmem)
+        fir, can_fire = _stand_in_firing(neuron_of_denmem, firing_denmem)
+        self.neurons.set_neurons(neuron_of_denmem, fir)
+        self._can_fire = can_fire
         self._members = None
+
+    def configure_neurons_from_model(self, source, hicann: int = 0) -> None:
+        """Interconnect the denmems of ``hicann`` as its neuron builder SRAM says
+        (:func:`~bss1.models.neuron_builder_map.neurons_from_builder`; ``source``: a HicannModel,
+        a NeuronControlModel or the 512 SRAM words). The neurons of the other HICANNs keep their
+        structure; labels are renumbered in the order of each neuron's lowest denmem. A neuron
+        that spans ``hicann`` and another HICANN (explicit configuration) is an error. Resets the
+        neuron state like :meth:`configure_neurons`."""
+        h = _check_int("hicann", hicann, 0, self.n_hicanns - 1)
+        local_nod, local_fir = neurons_from_builder(source)
+        base = DENMEMS_PER_HICANN * h
+        nod = self.neurons.neuron_of_denmem.copy()
+        fir = np.where(self._can_fire, self.neurons.firing_denmem, NO_FIRING)
+        inside = np.zeros(nod.size, bool)
+        inside[base:base + DENMEMS_PER_HICANN] = True
+        span = np.intersect1d(nod[inside], nod[~inside])
+        if span.size:
+            k = int(span[0])
+            raise ValueError(f"neuron {k} spans HICANN {h} and another HICANN; reconfigure it "
+                             f"with configure_neurons")
+        nod[inside] = local_nod + fir.size
+        fir = np.concatenate([fir, np.where(local_fir >= 0, local_fir + base, NO_FIRING)])
+        labels, first = np.unique(nod, return_index=True)
+        order = labels[np.argsort(first)]              # by lowest denmem
+        relabel = np.empty(fir.size, np.int64)
+        relabel[order] = np.arange(order.size)
+        self.configure_neurons(relabel[nod], fir[order])
 
     # -- events ----------------------------------------------------------------------------------
     def _tables(self):
@@ -312,6 +349,9 @@ class AnalogCore:
         if inc.cycle.size:
             self.neurons.add_conductance(*inc)
         spikes = self.neurons.run(n_cycles)
+        if not self._can_fire.all():
+            keep = self._can_fire[spikes.neuron]
+            spikes = type(spikes)(*(a[keep] for a in spikes))
         if self.stdp:
             self._feed_sensors(cyc, hic, line, strobe, addr, spikes)
         dtype = FIRE_DTYPE if self.n_hicanns == 1 else WAFER_FIRE_DTYPE
@@ -348,6 +388,24 @@ class AnalogCore:
             self.arrays[h].sensors.process(
                 pre_groups=(pre[0][ps], pre[2][ps], pre[3][ps], pre[4][ps], pre[5][ps]),
                 post=(post_c[qs], post_d[qs]))
+
+
+def _stand_in_firing(neuron_of_denmem, firing_denmem):
+    """``firing_denmem`` with every NO_FIRING entry replaced by the neuron's lowest denmem (the
+    NeuronArray needs one per neuron), and the per-neuron can-fire mask. Malformed arrays pass
+    through unchanged for NeuronArray.set_neurons to reject."""
+    fir = np.atleast_1d(np.asarray(firing_denmem))
+    nod = np.asarray(neuron_of_denmem)
+    if fir.ndim != 1 or fir.dtype.kind not in "iu" or fir.size == 0:
+        return firing_denmem, None
+    silent = fir == NO_FIRING
+    if silent.any() and nod.ndim == 1 and nod.size and nod.dtype.kind in "iu" \
+            and nod.min() >= 0 and nod.max() < fir.size:
+        labels, first = np.unique(nod, return_index=True)
+        lowest = np.full(fir.size, NO_FIRING, np.int64)
+        lowest[labels] = first
+        fir = np.where(silent, lowest, fir)
+    return fir, ~silent
 
 
 def _packed_of(array: SynapseArray) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from analog_bridge_scenario import BG, BG_ADDRESS, CHANNEL, route_drivers
+from bss1.host.hal_neurons import Neuron, NeuronQuad, denmem_quad_writes
 from bss1.host.l1_config import (Direction, RepeaterMode, crossbar_row_write,
                                  repeater_block_config_write, repeater_write,
                                  synapse_switch_row_write)
@@ -296,14 +297,26 @@ def loop_writes():
     return out, lines
 
 
-def closed_loop(weight, cycles=2400):
+def neuron_quad_writes(firing=True):
+    """The 2 x 2 neuron at NEURON_X as the neuron builder holds it (upper-left denmem fires and
+    sends NEURON_ADDRESS), or its four denmems apart and silent (``firing`` False)."""
+    fire = Neuron(NEURON_ADDRESS, activate_firing=True, enable_spl1_output=True)
+    quad = (NeuronQuad((fire, Neuron(), Neuron(), Neuron()), (True, True), (True, True))
+            if firing else NeuronQuad())
+    return denmem_quad_writes(NEURON_X // 2, quad)
+
+
+def closed_loop(weight, cycles=2400, builder=False):
+    """The loop with the 2 x 2 neuron given explicitly (sthal rectangles everywhere) or, with
+    ``builder``, taken from the neuron builder SRAM."""
     model = HicannModel()
     writes, lines = loop_writes()
-    model.writes(writes)
+    model.writes(writes + (neuron_quad_writes() if builder else []))
     while model.drivers.writes_pending:
         model.step()
     core = AnalogCore()
-    core.configure_neurons(size=4)
+    if not builder:
+        core.configure_neurons(size=4)
     core.neurons.set_hardware_parameters(NeuronParameters().to_hardware(SC))
     core.configure_drivers(model)
     for L in lines:                                    # every row of the routed drivers hits
@@ -312,15 +325,15 @@ def closed_loop(weight, cycles=2400):
         for r in (2 * L - 224 * h, 2 * L - 224 * h + 1):
             for x in (NEURON_X, NEURON_X + 1):
                 core.array.set_synapse(half, r, x, weight=weight, decoder=BG_ADDRESS & 15)
-    loop = ClosedLoop(model, core)
+    loop = ClosedLoop(model, core, neurons_from_builder=builder)
     model.writes(local_writes("neuron_control", bg_writes(
         [BackgroundGenerator(BG, period=bg_period_for_isi(300), address=BG_ADDRESS)])))
     rec = loop.run(cycles)
-    return rec, lines, core
+    return rec, lines, core, loop
 
 
 def test_closed_loop_bg_to_neuron_to_sending_repeater():
-    rec, lines, core = closed_loop(weight=15)
+    rec, lines, core, _ = closed_loop(weight=15)
     y = coords.sending_hline(CHANNEL)
     bg_events = [c for c, yy, a in rec.hline if yy == y and a == BG_ADDRESS]
     neuron_events = [c for c, yy, a in rec.hline if yy == y and a == NEURON_ADDRESS]
@@ -339,9 +352,26 @@ def test_closed_loop_bg_to_neuron_to_sending_repeater():
 
 
 def test_closed_loop_control_zero_weights_no_neuron_events():
-    rec, _, _ = closed_loop(weight=0, cycles=1600)
+    rec, _, _, _ = closed_loop(weight=0, cycles=1600)
     assert rec.strobes and not rec.fire
     assert not [a for _, _, a in rec.hline if a == NEURON_ADDRESS]
+
+
+def test_closed_loop_neurons_from_the_builder_match_the_explicit_ones():
+    explicit, _, _, _ = closed_loop(weight=15)
+    rec, _, core, loop = closed_loop(weight=15, builder=True)
+    assert rec == explicit and len(rec.fire) >= 3
+    n = NEURON_X
+    assert len({core.neurons.neuron_of_denmem[d] for d in (n, n + 1, 256 + n, 257 + n)}) == 1
+    # the SRAM changes between runs: the four denmems fall apart and none fires any more,
+    # while the core's clock runs on with the model's
+    loop.model.writes(neuron_quad_writes(firing=False))
+    start = loop.model.cycle
+    assert core.cycle == start
+    later = loop.run(1600)
+    assert core.cycle == loop.model.cycle == start + 1600
+    assert later.strobes and not [f for f in later.fire if f[0] >= start + 16]
+    assert len({core.neurons.neuron_of_denmem[d] for d in (n, n + 1, 256 + n, 257 + n)}) == 4
 
 
 # -- RTL adapter contract --------------------------------------------------------------------------
