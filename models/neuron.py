@@ -388,6 +388,7 @@ class NeuronArray:
                 pos_chunk[pos], pos_off[pos] = ch, _kern.den_offset(kk, 0, lane)
         self._pos_chunk, self._pos_off = pos_chunk, pos_off
         self._den_chunk, self._den_off = pos_chunk[den_pos], pos_off[den_pos]
+        self._cache = {}                # per-chunk layouts of recording and current stimulus
         self._nrn_chunk, self._nrn_lane = nrn_chunk, nrn_lane
         work = np.array([k * nb for k, nb, *_ in chunks], dtype=float)
         self._chunk_work = np.cumsum(work) / work.sum()
@@ -417,6 +418,7 @@ class NeuronArray:
         hicann, local = np.divmod(d, DENMEMS_PER_HICANN)
         y, x = np.divmod(local, 256)
         self._stim_src[d] = (4 * hicann + 2 * y + x % 2) if enable else -1
+        self._cache.pop("stim", None)
 
     # -- state -----------------------------------------------------------------------------------
     def reset_state(self) -> None:
@@ -539,6 +541,7 @@ class NeuronArray:
         of later runs; read with :meth:`read_trace`."""
         self._record = self._denmems(denmems)
         self._trace = []
+        self._cache.pop("rec", None)
 
     def read_trace(self) -> tuple[np.ndarray, np.ndarray]:
         """(t in s, V in V with shape (len(recorded), len(t))) recorded since the last call."""
@@ -565,11 +568,13 @@ class NeuronArray:
         ev_cyc, ev_off, ev_g, ev_ptr = self._window_inputs(c1, n_chunks)
         st_ptr, st_off, st_row, st_table = self._window_stimulus(c0, c1, n_chunks)
         # recording: per chunk (lane, row of the trace)
-        rec = self._flat_of_label[self.neuron_of_denmem[self._record]]
-        rc_order, rc_ptr = _kern.bucket_order(self._nrn_chunk[rec], n_chunks)
-        rc_lane, rc_row = self._nrn_lane[rec][rc_order], rc_order
+        if "rec" not in self._cache:
+            rec = self._flat_of_label[self.neuron_of_denmem[self._record]]
+            rc_row, rc_ptr = _kern.bucket_order(self._nrn_chunk[rec], n_chunks)
+            self._cache["rec"] = rc_ptr, self._nrn_lane[rec][rc_row], rc_row
+        rc_ptr, rc_lane, rc_row = self._cache["rec"]
         n_steps = n_cycles * self.substeps
-        rec_out = np.zeros((rec.size, n_steps), self.dtype)
+        rec_out = np.zeros((rc_row.size, n_steps), self.dtype)
         # state in slot order
         w, g0, g1 = self.w[order], self.g[0][order], self.g[1][order]
         V = self.V[self._label_of_flat]
@@ -589,7 +594,7 @@ class NeuronArray:
         self.V[self._label_of_flat] = V
         self.ref_left[self._label_of_flat] = ref_left
         self.cycle = c1
-        if rec.size:
+        if rc_row.size:
             self._trace.append(((c0 * self.substeps + np.arange(n_steps)) * self.dt, rec_out))
         steps = np.concatenate([r[0] for r in results])
         nrn = self._label_of_flat[np.concatenate([r[1] for r in results])]
@@ -624,9 +629,12 @@ class NeuronArray:
     def _window_stimulus(self, c0, c1, n_chunks):
         """Current stimulus of the window: per chunk the buffer offsets of its stimulated
         denmems, their row in a (source x cycle) table of the sources in use."""
-        pos = np.nonzero(self._stim_src[self._order] >= 0)[0]
-        src = self._stim_src[self._order][pos]
-        used, row = np.unique(src, return_inverse=True)
+        if "stim" not in self._cache:
+            pos = np.nonzero(self._stim_src[self._order] >= 0)[0]
+            used, row = np.unique(self._stim_src[self._order][pos], return_inverse=True)
+            srt, ptr = _kern.bucket_order(self._pos_chunk[pos], n_chunks)
+            self._cache["stim"] = used, ptr, self._pos_off[pos][srt], row.astype(np.int64)[srt]
+        used, ptr, off, row = self._cache["stim"]
         c = np.arange(c0, c1)
         table = np.zeros((used.size, c.size))
         for r, s in enumerate(used.tolist()):
@@ -638,5 +646,4 @@ class NeuronArray:
                 idx = idx % n
             ok = (c >= start) & (idx < n)
             table[r, ok] = self._stim_vals[s, idx[ok]]
-        srt, ptr = _kern.bucket_order(self._pos_chunk[pos], n_chunks)
-        return ptr, self._pos_off[pos][srt], row.astype(np.int64)[srt], table.astype(self.dtype)
+        return ptr, off, row, table.astype(self.dtype)
