@@ -195,6 +195,24 @@ def test_current_stimulus_sequence_timing_and_loop():
     np.testing.assert_allclose(current, expect, rtol=0, atol=1e-15)
 
 
+def test_stimulus_and_recording_changed_between_runs():
+    n = NeuronArray(512)
+    n.set_parameters(g_L=0.0, C=1e-12, V_spike=1.8, E_L=0.5)
+    n.set_current_stimulus(3, CurrentStimulus((1e-7,), continuous=True), start_cycle=0)
+    n.record([257])
+    n.run(10)
+    n.enable_current_input([257, 259])
+    n.record([259, 1])
+    n.run(10)
+    t, v = n.read_trace()
+    assert v.shape == (2, 20) and t[0] == pytest.approx(10e-8)
+    np.testing.assert_allclose(np.diff(v[0]) * 1e-12 / DT, 1e-7, rtol=1e-9)
+    assert np.all(v[1] == 0.5)
+    n.enable_current_input([257, 259], False)
+    n.run(10)
+    assert np.all(np.diff(n.read_trace()[1][0]) == 0)
+
+
 # -- cap and speed bits, §3.5 ---------------------------------------------------------------------
 @pytest.mark.parametrize("bigcap, speed, factor", [
     (False, "normal", C_SMALL / C_BIG), (True, "slow", 9.0), (True, "fast", 1 / 3)])
