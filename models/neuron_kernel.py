@@ -294,13 +294,15 @@ def _grow(a, n, cap):
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def _step(nrn, den, K, dt, half, zero, one, ec, g_floor, use_exp, nb, step, nbase, out_step,
           out_nrn, n_sp):
-    """One Heun step of one chunk (all lanes); returns the new spike count. ``use_exp``:
+    """One Heun step of one chunk (lanes below nb rounded up to a multiple of 16); returns
+    the new spike count. ``use_exp``:
     some denmem of the chunk has an exponential current (the lane loops are compiled in two
     versions, with and without it)."""
     L = LANES
+    nl = min(L, (nb + 15) // 16 * 16)
     V, VS, VR, INVC = F_V * L, F_VS * L, F_VR * L, F_INVC * L
     REF, ACT, VC, ACC1, ACC2 = F_REF * L, F_ACT * L, F_VC * L, F_ACC1 * L, F_ACC2 * L
-    for m in range(L):
+    for m in range(nl):
         on = nrn[REF + m] == zero
         v = nrn[V + m] if on else nrn[VR + m]
         nrn[ACT + m] = one if on else zero
@@ -309,7 +311,7 @@ def _step(nrn, den, K, dt, half, zero, one, ec, g_floor, use_exp, nb, step, nbas
         nrn[ACC1 + m] = zero
     for kk in range(K):
         r = kk * DEN_BLOCK
-        for m in range(L):
+        for m in range(nl):
             vc = nrn[VC + m]
             el = den[r + 1 * L + m]
             w = den[r + F_W * L + m]
@@ -323,13 +325,13 @@ def _step(nrn, den, K, dt, half, zero, one, ec, g_floor, use_exp, nb, step, nbas
                                                  ec)
             nrn[ACC1 + m] += cur
             den[r + F_DW1 * L + m] = (wa - wi) * den[r + 6 * L + m]
-    for m in range(L):
+    for m in range(nl):
         vp = nrn[V + m] + dt * nrn[ACC1 + m] * nrn[INVC + m] * nrn[ACT + m]
         nrn[VC + m] = min(vp, nrn[VS + m])
         nrn[ACC2 + m] = zero
     for kk in range(K):
         r = kk * DEN_BLOCK
-        for m in range(L):
+        for m in range(nl):
             vc = nrn[VC + m]
             el = den[r + 1 * L + m]
             w = den[r + F_W * L + m]
@@ -353,7 +355,7 @@ def _step(nrn, den, K, dt, half, zero, one, ec, g_floor, use_exp, nb, step, nbas
             den[r + F_G0 * L + m] = h0
             den[r + F_G1 * L + m] = h1
     fired = zero
-    for m in range(L):
+    for m in range(nl):
         act = nrn[ACT + m]
         v = nrn[V + m]
         vn = v + half * (nrn[ACC1 + m] + nrn[ACC2 + m]) * nrn[INVC + m]
