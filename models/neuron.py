@@ -10,6 +10,10 @@ Everything is in hardware units: volts, seconds, siemens, amperes, farads. Denme
 ``h`` has the global index ``512 h + 256 y + x`` (x column 0..255, y row 0 top / 1 bottom), so
 its neuron block (priority encoder) is ``(d % 256) // 32`` (§3.2).
 
+The compiled loop is in ``models.neuron_kernel``: chunks of up to 64 neurons of one size, each
+taken through the whole window with its state in cache, optionally on several threads (the
+results do not depend on the thread count).
+
 Time is counted in core cycles (100 MHz by default); each cycle is integrated in an integer
 number of steps ``dt`` (5 ns in the ESS, §9.1 / §13.7: we take the code's 5 ns, not the comment's
 1 ns; any divisor of the cycle may be chosen). One step is a Heun (trapezoid predictor-corrector)
