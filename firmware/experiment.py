@@ -6,11 +6,12 @@ wrap), §2.9 (pulse labels, measured loopback delay); spec/hicann-digital.md §8
 register), §8.4 (timestamps and release buffers), §11 (clocks).
 
 * :class:`HicannL2Port` keeps time between one :class:`~bss1.models.hicann.HicannModel` (core
-  clock, ``pll_mhz``) and the 250 MHz system time (4 ns "DNC cycles"; one FPGA cycle = 2 of them):
-  :meth:`~HicannL2Port.deliver` takes a pulse leaving the FPGA, :meth:`~HicannL2Port.advance_to`
-  clocks the chip and returns the events it sends towards the FPGA. The DNC-interface twin
-  (release buffers, time stamps on the system time) can replace its time keeping later; until then
-  a direct mapping with fixed link delays is used, described below.
+  clock, ``pll_mhz``) and the FPGA's 250 MHz system time (4 ns "DNC cycles"; one FPGA cycle = 2 of
+  them): :meth:`~HicannL2Port.deliver` takes a pulse leaving the FPGA,
+  :meth:`~HicannL2Port.advance_to` clocks the chip and returns the events it sends towards the
+  FPGA. Everything on the chip side is the model's DNC interface twin (:attr:`HicannModel.dnc
+  <bss1.models.hicann.HicannModel.dnc>`, spec §8): the GbitLink register (written through the
+  ordinary configuration path), channel directions, release buffers, timestamps and loss counters.
 * :class:`PlaybackMemory` collects FPGAPLAYBACK frames until the program's end marker and answers
   with the end address (the buffering acknowledgement of §2.3).
 * :func:`run_experiment` plays a program into the ports and records the trace.
@@ -18,33 +19,38 @@ register), §8.4 (timestamps and release buffers), §11 (clocks).
 Time mapping (choices, each tested):
 
 * Core cycle k of a port starts at system time ``origin + floor((k - k0) * 250 / pll_mhz)``; a
-  system time s falls into the first cycle starting at or after s.
-* FPGA -> HICANN: a pulse released by the FPGA at system time s reaches the chip at
-  ``s + down_delay``. With the GbitLink's ``timestamp_enable`` it is held until the first system
-  time >= arrival whose 15 LSBs equal its timestamp; if ``(timestamp - arrival) mod 2^15`` has bit
-  14 set it is dropped as expired (§8.4). Without ``timestamp_enable`` it is released on arrival.
-  Per channel one release per cycle; a second one due in the same cycle waits one cycle, a third
-  is dropped (§8.4). Pulses on channels not enabled TO_HICANN are dropped.
-* ``down_delay`` = :data:`L2_DOWN_DELAY` = 61 system-time cycles: with the model's DNC-merger
-  loopback (l2_rx -> DNC merger -> pair channel's output register: 4 core cycles at 100 MHz = 10
-  system-time cycles) the loop "traced time - sent time" is 71 - 2 * fpga_hicann_delay, the
-  measurement of §2.9 (71 DNC clocks at PLL 100 MHz).
-* HICANN -> FPGA: an event in DNC merger output register c of a channel enabled TO_DNC is stamped
-  with the system time of that cycle (§8.4) and reaches the FPGA ``up_delay`` (=
-  :data:`L2_UP_DELAY`, taken equal to the downward delay) later; the FPGA records its arrival.
+  system time s falls into the first cycle starting at or after s. :meth:`HicannL2Port.rebase`
+  loads the chip's 15-bit system-time counter with the FPGA's (the synchronous "reset all time
+  counters" + start of §2.8), so chip timestamps and FPGA times agree modulo 2^15.
+* FPGA -> HICANN: a pulse leaving the FPGA at system time s arrives at ``s + down_delay`` and is
+  put on the chip's ``l2_in`` in the first cycle starting at or after its arrival; the link
+  carries one pulse per core cycle, so pulses arriving in the same cycle queue up in order. The
+  DNC interface then rejects it (channel not TO_HICANN), passes it straight into DNC merger c
+  (``timestamp_enable`` off) or holds it in a release buffer until its timestamp (§8.4).
+* ``down_delay`` = :data:`L2_DOWN_DELAY` = 61 system-time cycles: with the DNC-merger loopback
+  (pass-through ``l2_in`` -> DNC merger -> pair channel's output register, where the DNC
+  interface stamps it: 4 core cycles at 100 MHz = 10 system-time cycles) the loop "traced time -
+  sent time" is 71 - 2 * fpga_hicann_delay, the measurement of §2.9 (71 DNC clocks at PLL
+  100 MHz). With ``timestamp_enable`` the pulse waits for its timestamp instead and the loop
+  takes timestamp + 10 regardless of the link delays.
+* HICANN -> FPGA: the DNC interface stamps an event of a TO_DNC channel with the 15-bit system
+  time of its DNC-merger output cycle and offers it on ``l2_out`` (one per cycle, always taken);
+  it reaches the FPGA ``up_delay`` (= :data:`L2_UP_DELAY`, taken equal to the downward delay)
+  after the cycle it was taken in. The FPGA records its arrival; the absolute stamp is the latest
+  system time at or before the sending cycle with the pulse's 15 timestamp bits.
 * The HICANN models are clocked only while an experiment runs (virtual time; nothing happens on the
-  chips between experiments): each port is rebased to the experiment start, and releases still
-  pending at the end of the previous experiment are discarded.
+  chips between experiments): each port is rebased to the experiment start, and pulses still on
+  the link at the end of the previous experiment are discarded (the chip keeps its state).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 from typing import Iterable
 
 from ..models.hicann import HicannModel
-from ..rtl.registers import HICANN_MAP
 from .formats import (PB_HEADER, FormatError, FpgaConfigItem, OverflowWait, PulseGroup,
                       decode_playback, encode_trace)
 
@@ -61,8 +67,6 @@ PLAYBACK_MEMORY_WORDS = 1 << 22     # emulated DDR playback memory (64-bit words
 _SYSTIME_MHZ = 250
 _CHUNK_CYCLES = 512                 # cycles clocked per lock hold
 
-_GBIT = HICANN_MAP["spl1_control"].type.reg("gbitlink")
-
 
 class HicannL2Port:
     """Layer-2 side of one HICANN model on the system-time axis (see the module docstring)."""
@@ -74,6 +78,9 @@ class HicannL2Port:
                 not 100 <= pll_mhz <= 250 or pll_mhz % 25:
             raise ValueError(f"PLL frequency {pll_mhz!r} MHz out of range 100..250 in steps "
                              f"of 25")
+        if model.dnc.core_mhz != pll_mhz:
+            raise ValueError(f"PLL frequency {pll_mhz} MHz differs from the model's core clock "
+                             f"{model.dnc.core_mhz} MHz")
         for name, v in (("down_delay", down_delay), ("up_delay", up_delay)):
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << 14:
                 raise ValueError(f"{name} {v!r} out of range 0..{(1 << 14) - 1}")
@@ -84,30 +91,29 @@ class HicannL2Port:
         self.cycle = 0                     # next core cycle to clock
         self._origin_cycle = 0
         self._origin_systime = 0
-        self.enable = self.direction = 0   # GbitLink register, HW channel bits
-        self.timestamp_enable = False
-        self._rx: dict[int, dict[int, int]] = {}
+        self._link: collections.deque = collections.deque()   # (cycle, (channel, addr, ts))
         self._fire: dict[int, list[int]] = {}
         self.hline_log: list[tuple[int, int, int]] | None = [] if record_hline else None
-        self.delivered = self.released = self.sent = 0
-        self.dropped_direction = self.dropped_expired = self.dropped_release = 0
+        self.delivered = self.sent = 0
 
-    # -- configuration -----------------------------------------------------------------------------
-    def configure_gbitlink(self, word: int) -> None:
-        """Apply a write of the GbitLink/SPL1 control register (§8.2); bit 31 resets the SPL1
-        block (pending releases are cleared, the configuration is kept)."""
-        f = _GBIT.decode(word & ((1 << _GBIT.width) - 1))
-        if f["reset"]:
-            self._rx.clear()
-            return
-        self.enable, self.direction = f["enable"], f["direction"]
-        self.timestamp_enable = bool(f["timestamp_enable"])
+    # -- the chip's GbitLink configuration (read from the DNC interface twin) -------------------
+    @property
+    def enabled(self) -> bool:
+        """Some channel of the GbitLink is enabled."""
+        return self.model.dnc.enable != 0
 
     def to_hicann(self, channel: int) -> bool:
-        return bool((self.enable & self.direction) >> channel & 1)
+        dnc = self.model.dnc
+        return bool((dnc.enable & dnc.direction) >> channel & 1)
 
     def to_dnc(self, channel: int) -> bool:
-        return bool((self.enable & ~self.direction) >> channel & 1)
+        dnc = self.model.dnc
+        return bool((dnc.enable & ~dnc.direction) >> channel & 1)
+
+    @property
+    def dropped(self) -> int:
+        """Pulses the chip's DNC interface lost (sum of its loss counters, 16-bit each)."""
+        return sum(self.model.dnc.counters.values())
 
     # -- time ----------------------------------------------------------------------------------------
     def systime_of(self, cycle: int) -> int:
@@ -125,39 +131,34 @@ class HicannL2Port:
         return self.systime_of(self.cycle)
 
     def rebase(self, systime: int) -> None:
-        """The system-time counter restarts: the next cycle starts at ``systime``."""
-        self._rx.clear()
+        """The system-time counters restart: the next cycle starts at ``systime``, and the chip's
+        15-bit counter is loaded with it."""
+        self._link.clear()
         self._fire.clear()
         self._origin_cycle, self._origin_systime = self.cycle, systime
+        self.model.dnc.load_systime(systime % TIMESTAMP_WRAP)
 
     # -- events --------------------------------------------------------------------------------------
-    def deliver(self, systime: int, channel: int, addr: int, timestamp: int | None = None) -> bool:
-        """A pulse for HW ``channel`` / L1 ``addr`` leaves the FPGA at ``systime``; returns
-        whether it was scheduled for release (False: dropped and counted)."""
+    def deliver(self, systime: int, channel: int, addr: int,
+                timestamp: int | None = None) -> None:
+        """A pulse for HW ``channel`` / L1 ``addr`` with 15-bit ``timestamp`` (None: its arrival
+        time, which is already late when timestamps are enabled) leaves the FPGA at
+        ``systime``; it reaches the chip's ``l2_in`` ``down_delay`` later."""
         if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel <= 7:
             raise ValueError(f"channel {channel!r} out of range 0..7")
         if isinstance(addr, bool) or not isinstance(addr, int) or not 0 <= addr <= 63:
             raise ValueError(f"L1 address {addr!r} out of range 0..63")
         arrival = systime + self.down_delay
+        if timestamp is None:
+            timestamp = arrival % TIMESTAMP_WRAP
+        elif isinstance(timestamp, bool) or not isinstance(timestamp, int) or \
+                not 0 <= timestamp < TIMESTAMP_WRAP:
+            raise ValueError(f"timestamp {timestamp!r} out of range 0..{TIMESTAMP_WRAP - 1}")
+        c = max(self.cycle_at(arrival), self.cycle)     # a cycle already clocked: the next
+        if self._link and self._link[-1][0] > c:
+            raise ValueError(f"pulse at system time {systime} delivered after a later one")
+        self._link.append((c, (channel, addr, timestamp)))
         self.delivered += 1
-        if not self.to_hicann(channel):
-            self.dropped_direction += 1
-            return False
-        release = arrival
-        if self.timestamp_enable and timestamp is not None:
-            wait = (timestamp - arrival) % TIMESTAMP_WRAP
-            if wait >> 14:
-                self.dropped_expired += 1
-                return False
-            release = arrival + wait
-        c = max(self.cycle_at(release), self.cycle)     # a cycle already clocked: the next
-        for cycle in (c, c + 1):
-            slot = self._rx.setdefault(cycle, {})
-            if channel not in slot:
-                slot[channel] = addr
-                return True
-        self.dropped_release += 1
-        return False
 
     def fire(self, systime: int, neurons: Iterable[int]) -> None:
         """Neuron-builder addresses firing in the cycle that starts at or after ``systime``."""
@@ -167,20 +168,21 @@ class HicannL2Port:
                              f"{self.systime}")
         self._fire.setdefault(c, []).extend(neurons)
 
-    def advance_to(self, systime: int) -> list[tuple[int, int, int]]:
-        """Clock every cycle starting before ``systime``; returns ``(stamp, channel, addr)`` of
-        the events sent towards the FPGA (stamp = system time of the sending cycle)."""
+    def advance_to(self, systime: int) -> list[tuple[int, int, int, int]]:
+        """Clock every cycle starting before ``systime``; returns ``(stamp, channel, addr,
+        sent)`` of the pulses taken from the chip's ``l2_out``: ``stamp`` = the absolute system
+        time of the pulse's 15-bit timestamp, ``sent`` = start of the cycle it left in."""
         out = []
         end = self.cycle_at(systime)
-        model = self.model
+        model, link = self.model, self._link
         while self.cycle < end:
             c = self.cycle
-            r = model.step(fire=self._fire.pop(c, ()), l2_rx=self._rx.pop(c, None))
-            if r["l2_tx"]:
-                stamp = self.systime_of(c)
-                for ch, a in r["l2_tx"].items():
-                    if self.to_dnc(ch):
-                        out.append((stamp, ch, a))
+            pulse = link.popleft()[1] if link and link[0][0] <= c else None
+            r = model.step(fire=self._fire.pop(c, ()), l2_in=pulse)
+            if r["l2_out"] is not None:
+                ch, a, ts = r["l2_out"]
+                sent = self.systime_of(c)
+                out.append((sent - (sent - ts) % TIMESTAMP_WRAP, ch, a, sent))
             if self.hline_log is not None and r["hline"]:
                 stamp = self.systime_of(c)
                 self.hline_log.extend((stamp, line, a) for line, a in r["hline"].items())
@@ -190,8 +192,8 @@ class HicannL2Port:
 
     @property
     def busy(self) -> bool:
-        """Releases or fires are pending."""
-        return bool(self._rx or self._fire)
+        """Pulses on the link or fires are pending."""
+        return bool(self._link or self._fire)
 
 
 class PlaybackMemory:
@@ -326,8 +328,8 @@ def run_experiment(items, ports: dict, systime: int, *, drop_address0: int = 0,
             if channel is not None:
                 with lock:
                     port.deliver(at, channel, addr, ts)
-        for stamp, channel, addr in out:
-            recorded.append((stamp, (p << 9) | (channel << 6) | addr, stamp + port.up_delay))
+        for stamp, channel, addr, sent in out:
+            recorded.append((stamp, (p << 9) | (channel << 6) | addr, sent + port.up_delay))
 
     def blocked(t: int) -> bool:
         state = False

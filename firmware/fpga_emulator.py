@@ -64,7 +64,6 @@ from ..host.hostarq import DATA_PORT, RESET_PORT, ArqParams, LinkClosedError
 from ..host.hostarq_udp import FpgaArqEndpoint, bind_udp
 from ..models.config_arq import ArqProtocolError, ConfigInterfaceModel, HostArq
 from ..models.hicann import HicannModel
-from ..rtl.registers import HICANN_MAP
 from .experiment import ExperimentResult, HicannL2Port, PlaybackMemory, run_experiment
 from .formats import TRACE_END_WORD, FormatError, FpgaConfig, PacketType, TriggerCommand
 from .jtag import JtagError, decode_jtag_request, encode_jtag_response, fpga_chain
@@ -78,15 +77,14 @@ SOFT_RESET_PORT = 1801          # §2.7
 SOFT_RESET_MAGIC = 0x55000000   # §2.7: 0x55000000 | reset bits 4:0
 _ARQ_ROUNDS_BASE = 1000         # bound on FPGA<->chip exchange rounds per frame (plus per entry)
 _DEBUG_BITS = 0xFF01            # FPGADEBUG: loopback (bit 0), address-0 filter (bits 15:8)
-_SPL1 = HICANN_MAP["spl1_control"]
 
 log = logging.getLogger(__name__)
 
 
 # -- the emulated FPGA -------------------------------------------------------------------------
 class _HicannSlot:
-    """One HICANN: the register model, its layer-2 port, the chip's ARQ twin and the FPGA's side
-    of the ARQ. Writes of the GbitLink register (SPL1 control, write-only) configure the port."""
+    """One HICANN: the register model (its DNC interface twin holds the GbitLink
+    configuration), its layer-2 port, the chip's ARQ twin and the FPGA's side of the ARQ."""
 
     def __init__(self, timeout: int | None, pll_mhz: int):
         self.timeout = timeout
@@ -100,15 +98,8 @@ class _HicannSlot:
 
     def reset_arq(self) -> None:
         kw = {} if self.timeout is None else {"timeout": self.timeout}
-        self.chip = ConfigInterfaceModel(self.bus, **kw)
+        self.chip = ConfigInterfaceModel(self.model.bus, **kw)
         self.arq = HostArq(**kw)
-
-    def bus(self, tag: int, addr: int, write: bool, data: int) -> tuple[int, int]:
-        if write and tag == _SPL1.tag and _SPL1.contains(addr) and \
-                addr - _SPL1.base == _SPL1.type.reg("gbitlink").address():
-            self.port.configure_gbitlink(data)
-            return 0, 0
-        return self.model.bus(tag, addr, write, data)
 
 
 class FpgaEmulator:
@@ -241,8 +232,7 @@ class FpgaEmulator:
             out["packets"] = dict(self.packets)
             out["malformed"] = dict(self.malformed)
             out["chip_bus_errors"] = [s.model.bus_errors for s in self.slots]
-            out["l2_dropped"] = [s.port.dropped_direction + s.port.dropped_expired
-                                 + s.port.dropped_release for s in self.slots]
+            out["l2_dropped"] = [s.port.dropped for s in self.slots]
             st = self.endpoint.stats
             out["frames"] = {"received": st.frames_in, "sent": st.frames_sent,
                              "resent": st.frames_resent, "malformed": st.malformed,
@@ -361,7 +351,7 @@ class FpgaEmulator:
 
     def _run_experiment(self, items, generation: int) -> None:
         with self._lock:
-            ports = {i: s.port for i, s in enumerate(self.slots) if s.port.enable}
+            ports = {i: s.port for i, s in enumerate(self.slots) if s.port.enabled}
             opts = dict(drop_address0=self.drop_address0, systime_replace=self.systime_replace,
                         pulse_loopback=self.pulse_loopback)
             systime = self.systime

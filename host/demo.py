@@ -86,7 +86,7 @@ def _rtl_amaranth(period: int, channel: int) -> dict:
 
     async def tb(ctx):
         ctx.set(dut.fire_cmd.valid, 0)
-        ctx.set(dut.l2_rx.as_value(), 0)
+        ctx.set(dut.l2_in.valid, 0)
         host = HostArq()
         for w in scenarios.l1_transmission(period, capture_channel=channel):
             host.write(*w)

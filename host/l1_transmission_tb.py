@@ -25,8 +25,9 @@ def _env_int(name, default):
 async def start(dut):
     """Tie the test top's inputs, start the clock, reset."""
     for name in ("cfg_rx__valid", "cfg_rx__payload", "cfg_tx__ready", "fire_cmd__valid",
-                 "fire_cmd__payload", "l2_rx"):
+                 "fire_cmd__payload", "l2_in__valid", "l2_in__payload", "systime_reset"):
         getattr(dut, name).value = 0
+    dut.l2_out__ready.value = 1
     tb = ClockedTestbench(dut, period_ns=PERIOD_NS)
     await tb.start()
     return tb

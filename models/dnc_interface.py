@@ -8,6 +8,12 @@ combinational outputs of the cycle (``merger_in`` {HW channel: address}, ``l2_ou
 the inputs, then advances the state. ``write(block, local address, data)`` applies a bus write
 at the end of a cycle (after that cycle's ``step``), ``read(block, local address)`` returns
 ``(data, err)`` as the bus slave would in that cycle.
+
+Inside the HICANN twin the cycle is split in two phases: :meth:`~DncInterfaceModel.begin`
+(``l2_in`` -> ``merger_in``, which depends only on the state and ``l2_in``) and
+:meth:`~DncInterfaceModel.finish` (this cycle's DNC merger outputs -> transmit queues, ``l2_out``,
+system time), because the merger outputs of a cycle are known only after the mergers saw
+``merger_in``. ``step`` is ``begin`` followed by ``finish``.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class DncInterfaceModel:
         self.systime = 0
         self.acc = 0
         self.link_control = 0
+        self._phase = None          # between begin() and finish(): this cycle's pending state
         self._reset_block()
 
     def _reset_block(self):
@@ -82,22 +89,36 @@ class DncInterfaceModel:
             return 0, 1
         return self.counters[COUNTERS[idx]], 0
 
+    def load_systime(self, value: int) -> None:
+        """Load the system-time counter (and clear its accumulator) between cycles: the
+        synchronous start of all time counters by the FPGA (host-stack §2.8), for harnesses that
+        put the chip on the FPGA's time axis."""
+        self.systime = check_range("system time", value, 0, _TS_MASK)
+        self.acc = 0
+
     # -- one core cycle --------------------------------------------------------------------------
     def step(self, l2_in: tuple[int, int, int] | None = None, merger_out: dict | None = None,
              l2_out_ready: bool = True, systime_reset: bool = False) -> dict:
         """One core cycle. ``l2_in`` = ``(channel, addr, timestamp)`` or None; ``merger_out`` =
         ``{HW channel: address}`` of the DNC merger outputs. Returns ``{"merger_in": {c: addr},
         "l2_out": (channel, addr, timestamp) or None, "l2_out_taken": bool}``."""
+        merger_in = self.begin(l2_in)
+        out = self.finish(merger_out, l2_out_ready, systime_reset)
+        out["merger_in"] = merger_in
+        return out
+
+    def begin(self, l2_in: tuple[int, int, int] | None = None) -> dict:
+        """First phase of a core cycle: takes ``l2_in`` and returns ``merger_in`` ``{HW channel:
+        address}``, which depends only on the state and ``l2_in``. Must be followed by
+        :meth:`finish` with the same cycle's ``merger_out`` before the next :meth:`begin` (the
+        HICANN twin feeds ``merger_in`` to the DNC mergers in between)."""
+        if self._phase is not None:
+            raise RuntimeError("begin() called twice without finish()")
         if l2_in is not None:
             ch, a, t = l2_in
             check_range("l2_in channel", ch, 0, 7)
             check_range("l2_in address", a, 0, 63)
             check_range("l2_in timestamp", t, 0, _TS_MASK)
-        mo = {}
-        for c, a in (merger_out or {}).items():
-            mo[check_range("merger_out channel", c, 0, 7)] = check_range(
-                f"merger_out address on channel {c}", a, 0, 63)
-
         ticks, acc_next = systime_ticks(self.acc, self.core_mhz)
         now = self.systime
         now_next = (now + ticks) & _TS_MASK
@@ -134,21 +155,40 @@ class DncInterfaceModel:
                 # the lowest entry free at the start of the cycle (due entries were valid then)
                 free = next(i for i, e in enumerate(buf) if e is None and i not in due)
                 buf[free] = store
+        self._phase = (now, now_next, acc_next, inc)
+        return merger_in
 
-        # transmit queues and arbiter
-        l2_out = None
-        sel = None
+    @property
+    def l2_out(self) -> tuple[int, int, int] | None:
+        """The pulse ``(channel, addr, timestamp)`` offered on ``l2_out`` in the present cycle
+        (the head of the first non-empty transmit queue from the round-robin pointer)."""
         for o in range(8):
             c = (self.rr + o) % 8
             if self.queues[c]:
-                sel = c
-                break
-        if sel is not None:
-            a, t = self.queues[sel][0]
-            l2_out = (sel, a, t)
+                a, t = self.queues[c][0]
+                return c, a, t
+        return None
+
+    def finish(self, merger_out: dict | None = None, l2_out_ready: bool = True,
+               systime_reset: bool = False) -> dict:
+        """Second phase of a core cycle (after :meth:`begin`): ``merger_out`` ``{HW channel:
+        address}`` of the DNC merger output registers. Returns ``{"l2_out": ..., "l2_out_taken":
+        bool}`` and advances the state to the next cycle."""
+        if self._phase is None:
+            raise RuntimeError("finish() called without begin()")
+        mo = {}
+        for c, a in (merger_out or {}).items():
+            mo[check_range("merger_out channel", c, 0, 7)] = check_range(
+                f"merger_out address on channel {c}", a, 0, 63)
+        now, now_next, acc_next, inc = self._phase
+        self._phase = None
+
+        # transmit queues and arbiter
+        l2_out = self.l2_out
         taken = l2_out is not None and bool(l2_out_ready)
         full = [len(q) == self.tx_depth for q in self.queues]   # at the start of the cycle
         if taken:
+            sel = l2_out[0]
             self.queues[sel].pop(0)
             self.rr = (sel + 1) % 8
         for c, a in mo.items():
@@ -164,4 +204,4 @@ class DncInterfaceModel:
             self.systime, self.acc = 0, 0
         else:
             self.systime, self.acc = now_next, acc_next
-        return {"merger_in": merger_in, "l2_out": l2_out, "l2_out_taken": taken}
+        return {"l2_out": l2_out, "l2_out_taken": taken}

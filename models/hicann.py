@@ -1,16 +1,20 @@
 """Behavioural twin of the HICANN digital top (:class:`bss1.rtl.hicann.Hicann`).
 
-Composes the block twins exactly as the gateware composes the blocks: neuron control (event
-sources, merger tree, DNC mergers) -> L1 fabric (sending repeaters, lines, switches) -> synapse
-drivers (strobes). Configuration goes through :meth:`HicannModel.write` / :meth:`read` with
-absolute (tag, address) pairs resolved by the declared :data:`~bss1.rtl.registers.HICANN_MAP`, or
-through :meth:`bus`, the callback form used by the packet-level
+Composes the block twins exactly as the gateware composes the blocks: DNC interface (layer 2,
+release buffers) -> neuron control (event sources, merger tree, DNC mergers) -> L1 fabric (sending
+repeaters, lines, switches) -> synapse drivers (strobes); the DNC merger outputs also go back into
+the DNC interface (timestamps, transmit queues, ``l2_out``). The DNC interface twin steps in two
+phases (:meth:`~bss1.models.dnc_interface.DncInterfaceModel.begin` before the mergers,
+:meth:`~bss1.models.dnc_interface.DncInterfaceModel.finish` after them). Configuration goes
+through :meth:`HicannModel.write` / :meth:`read` with absolute (tag, address) pairs resolved by
+the declared :data:`~bss1.rtl.registers.HICANN_MAP`, or through :meth:`bus`, the callback form
+used by the packet-level
 :class:`~bss1.models.config_arq.ConfigInterfaceModel`.
 
 Timing: ``step()`` simulates one core cycle and returns what the gateware shows on its ports in
-that cycle (``l2_tx``, ``hline``, ``vline``, ``strobes``, neighbour outputs). Configuration writes
-made between steps take effect as in the gateware when they are issued at the same cycles; the
-event path itself is cycle-exact.
+that cycle (``l2_out``, ``dnc_out``, ``hline``, ``vline``, ``strobes``, neighbour outputs).
+Configuration writes made between steps take effect as in the gateware when they are issued at the
+same cycles; the event path itself is cycle-exact.
 
 Floating gates: the four controller twins (:class:`~bss1.models.fg_controller.FGControllerModel`)
 run on this model's cycle counter but are brought up to date lazily, when one of them is
@@ -25,6 +29,7 @@ from __future__ import annotations
 from ..rtl.regmap import RegisterMapError
 from ..rtl.registers import HICANN_MAP
 from ..rtl.hicann import FG_BLOCKS
+from .dnc_interface import DncInterfaceModel
 from .fg_controller import FGControllerModel
 from .fg_storage import FGStorage, FGWriteNoise
 from .l1_fabric import L1FabricModel
@@ -34,6 +39,20 @@ from .neuron_control import NeuronControlModel
 from .synapse_driver import SynapseDriverModel
 
 __all__ = ["HicannModel"]
+
+
+class _DncBus:
+    """Bus adapter of the DNC interface twin (its ``write`` / ``read`` return err flags; the
+    map has already rejected every access that answers with an error)."""
+
+    def __init__(self, dnc: DncInterfaceModel):
+        self.dnc = dnc
+
+    def write(self, name: str, local: int, data: int) -> None:
+        self.dnc.write(name, local, data)
+
+    def read(self, name: str, local: int) -> int:
+        return self.dnc.read(name, local)[0]
 
 
 class _FloatingGates:
@@ -71,11 +90,13 @@ class HicannModel:
     ``synapse_array``: the analog synapse array the synapse controllers access (default: a new
     :class:`~bss1.models.synapse_array.SynapseArray`; pass the analog core's to share it);
     ``array_ack_latency``: cycles from an access-port request to its answer (1, as the stub and
-    the amaranth.sim servicing helper answer).
+    the amaranth.sim servicing helper answer); ``core_mhz``: core clock (system-time ticks per
+    cycle of the DNC interface, :attr:`dnc`).
     """
 
     def __init__(self, *, hop_latency: int = 1, fg_noise: FGWriteNoise | None = None,
-                 synapse_array=None, array_ack_latency=1):
+                 synapse_array=None, array_ack_latency=1, core_mhz: int = 100):
+        self.dnc = DncInterfaceModel(core_mhz=core_mhz)
         self.fabric = L1FabricModel(hop_latency)
         self.neurons = NeuronControlModel()
         self.drivers = SynapseDriverModel()
@@ -89,6 +110,8 @@ class HicannModel:
             self._owners[name] = self.neurons
         for name in ("synapse_controller_top", "synapse_controller_bottom"):
             self._owners[name] = self.drivers
+        for name in ("spl1_control", "dnc_if"):
+            self._owners[name] = _DncBus(self.dnc)
         self.synapse_array = SynapseArray() if synapse_array is None else synapse_array
         for half in ("top", "bottom"):
             self.drivers.attach_sequencer(
@@ -139,18 +162,33 @@ class HicannModel:
         return list(self.fabric.check())
 
     # -- events -----------------------------------------------------------------------------------
-    def step(self, fire=(), l2_rx: dict | None = None, **neighbour_inputs) -> dict:
-        """One core cycle. ``fire``: neuron-builder addresses firing now; ``l2_rx``: ``{HW
-        channel: addr}``; neighbour inputs as in :class:`L1FabricModel` (``west_i`` ...).
-        Returns the port values of this cycle: ``l2_tx``, ``hline``, ``vline``, ``strobes``
-        (``{driver line: (strobe4, addr4)}``), ``drv_in`` and the neighbour outputs."""
-        dnc_out = self.neurons.step(fire, l2_rx)
+    def step(self, fire=(), l2_in: tuple[int, int, int] | None = None, *,
+             l2_out_ready: bool = True, systime_reset: bool = False,
+             **neighbour_inputs) -> dict:
+        """One core cycle. ``fire``: neuron-builder addresses firing now; ``l2_in``: a pulse
+        ``(HW channel, L1 address, timestamp)`` arriving on the layer-2 input (at most one per
+        cycle, as on the gateware's stream; with the GbitLink's ``timestamp_enable`` off the
+        timestamp is ignored and the pulse enters DNC merger ``channel`` at once), or None;
+        ``l2_out_ready``: the outside takes the offered ``l2_out`` pulse; ``systime_reset``:
+        clear the system time at the end of the cycle; neighbour inputs as in
+        :class:`L1FabricModel` (``west_i`` ...). Returns the port values of this cycle:
+        ``l2_out`` (``(channel, addr, timestamp)`` offered, or None), ``l2_out_taken``,
+        ``systime`` (at the start of the cycle), ``dnc_out`` (``{HW channel: addr}`` of the DNC
+        merger output registers), ``hline``, ``vline``, ``strobes`` (``{driver line: (strobe4,
+        addr4)}``), ``drv_in`` and the neighbour outputs."""
+        systime = self.dnc.systime
+        merger_in = self.dnc.begin(l2_in)
+        dnc_out = self.neurons.step(fire, merger_in or None)
+        l2 = self.dnc.finish(dnc_out, l2_out_ready, systime_reset)
         out = self.fabric.step(sending=dnc_out, **neighbour_inputs)
         strobes_now = self._strobes
         self._strobes = self.drivers.step(out["drv_in"])
         self.cycle += 1
         result = dict(out)
-        result["l2_tx"] = dnc_out
+        result["dnc_out"] = dnc_out
+        result["l2_out"] = l2["l2_out"]
+        result["l2_out_taken"] = l2["l2_out_taken"]
+        result["systime"] = systime
         result["strobes"] = strobes_now
         return result
 

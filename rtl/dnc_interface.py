@@ -46,9 +46,10 @@ Loopback (§7.4, §7.6): the DNC-merger loopback (output of channel c ^ 1 into i
 lives in the merger tree; with channel c TO_HICANN and its pair TO_DNC, a pulse received on c and
 selected by DNC merger c loops into the pair's merger and leaves here timestamped on c ^ 1.
 
-Integration (not wired here): ``Hicann`` connects ``merger_in`` -> ``neurons.l2_rx``,
-``neurons.dnc_out`` -> ``merger_out``, its own ``l2_in`` / ``l2_out`` to the outside, and the bus
-slaves ``spl1_control`` and ``dnc_if`` to the tag-0 decoder (member names = instance names).
+Integration: :class:`~bss1.rtl.hicann.Hicann` connects ``merger_in`` -> ``neurons.l2_rx``,
+``neurons.dnc_out`` -> ``merger_out``, its own ``l2_in`` / ``l2_out`` / ``systime_reset`` /
+``systime`` to the outside, and the bus slaves ``spl1_control`` and ``dnc_if`` to the tag-0
+decoder (member names = instance names).
 """
 
 

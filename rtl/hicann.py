@@ -3,8 +3,15 @@
 
 The analog boundary is a pair of ports (DESIGN decision 4): ``fire`` (512 fire lines in, bit n =
 the denmem with neuron-builder address n) and ``strobes`` (one :data:`~bss1.rtl.l1.Strobe` per
-synapse-driver line). The layer-2 side is a pair of event ports per HW channel (``l2_rx`` into DNC
-merger input 1, ``l2_tx`` from the DNC merger outputs) until the DNC interface exists. Neighbour
+synapse-driver line). The layer-2 side goes through the DNC interface
+(:class:`~bss1.rtl.dnc_interface.DncInterface`, §8): ``l2_in`` takes pulses from the DNC/FPGA
+(:data:`~bss1.rtl.dnc_interface.L2Pulse`: timestamp, L1 address, HW channel), holds them in the
+release buffers (GbitLink ``timestamp_enable``) or passes them straight on, and writes them into
+input 1 of DNC merger c; the DNC merger output registers go to the sending repeaters and, on
+channels enabled TO_DNC, are stamped with the system time and leave on ``l2_out``.
+``systime_reset`` clears the 15-bit system time (``systime``); ``dnc_out`` shows the DNC merger
+output registers (a monitor, like ``hline``). The SPL1 / GbitLink register (§8.2) and the DNC_IF
+link-control register (§8.5) are served on the tag-0 bus. Neighbour
 ports (N/E/S/W lines and the synapse-switch rows that cross to the neighbour's drivers) let chips
 tile into a wafer (:func:`bss1.rtl.l1_fabric.connect_neighbours`).
 
@@ -26,6 +33,7 @@ from amaranth.lib.wiring import In, Out
 
 from .bus import BusDecoder
 from .config.interface import ConfigInterface
+from .dnc_interface import DncInterface, L2Pulse, check_core_mhz
 from .fg_controller import (N_FG_COLUMNS, FGController, FGReadoutLayout, FGStimLayout,
                             FGWriteLayout)
 from .l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, Strobe, l1_array
@@ -54,6 +62,8 @@ class Hicann(wiring.Component):
         Register stages per repeater hop (L1 fabric).
     arq_timeout : int
         Retransmission timeout of the chip-side configuration ARQ, in core cycles.
+    core_mhz : int
+        Core clock (100..250 MHz, steps of 25): system-time ticks per core cycle.
 
     Members
     -------
@@ -63,7 +73,14 @@ class Hicann(wiring.Component):
         Responses and acknowledgements.
     fire : In(512)
     strobes : Out(ArrayLayout(Strobe, 224))
-    l2_rx : In(l1_array(8)), l2_tx : Out(l1_array(8))
+    l2_in : In(stream.Signature(L2Pulse))
+        Pulses from the DNC (always ready; losses are counted in the SPL1 counters).
+    l2_out : Out(stream.Signature(L2Pulse))
+        Timestamped pulses towards the DNC.
+    systime_reset : In(1), systime : Out(15)
+        System time (250 MHz ticks) and its reset.
+    dnc_out : Out(l1_array(8))
+        DNC merger output registers, for monitors.
     fg_write : Out(ArrayLayout(FGWriteLayout, 4)), fg_stim : Out(ArrayLayout(FGStimLayout, 4))
     fg_readout : Out(ArrayLayout(FGReadoutLayout, 4)), fg_fail : In(ArrayLayout(129, 4))
         Floating-gate controllers towards the analog model, by FGBlockOnHICANN.
@@ -77,16 +94,24 @@ class Hicann(wiring.Component):
         Status.
     """
 
-    def __init__(self, *, hop_latency: int = 1, arq_timeout: int = 2000):
+    def __init__(self, *, hop_latency: int = 1, arq_timeout: int = 2000, core_mhz: int = 100):
         self.hop_latency = hop_latency
         self.arq_timeout = arq_timeout
+        try:
+            self.core_mhz = check_core_mhz(core_mhz)
+        except ValueError:
+            self._MustUse__silence = True      # a rejected component is no "unused" one
+            raise
         members = {
             "cfg_rx": In(stream.Signature(64)),
             "cfg_tx": Out(stream.Signature(64)),
             "fire": In(N_DENMEMS),
             "strobes": Out(data.ArrayLayout(Strobe, N_DRIVERS)),
-            "l2_rx": In(l1_array(N_CHANNELS)),
-            "l2_tx": Out(l1_array(N_CHANNELS)),
+            "l2_in": In(stream.Signature(L2Pulse)),
+            "l2_out": Out(stream.Signature(L2Pulse)),
+            "systime_reset": In(1),
+            "systime": Out(15),
+            "dnc_out": Out(l1_array(N_CHANNELS)),
             "fg_write": Out(data.ArrayLayout(FGWriteLayout, len(FG_BLOCKS))),
             "fg_stim": Out(data.ArrayLayout(FGStimLayout, len(FG_BLOCKS))),
             "fg_readout": Out(data.ArrayLayout(FGReadoutLayout, len(FG_BLOCKS))),
@@ -111,6 +136,7 @@ class Hicann(wiring.Component):
         m.submodules.fabric = fabric = L1Fabric(hop_latency=self.hop_latency)
         m.submodules.neurons = neurons = NeuronControl()
         m.submodules.drivers = drivers = SynapseDriverBank()
+        m.submodules.dnc = dnc = DncInterface(core_mhz=self.core_mhz)
 
         fgs = []
         for index, name in enumerate(FG_BLOCKS):
@@ -122,7 +148,7 @@ class Hicann(wiring.Component):
         # -- configuration buses, decoders generated from the address map ----------------------
         slaves = {}                                 # instance name -> the block's bus port
         mapped = {i.name for i in HICANN_MAP.instances}
-        for block in (fabric, neurons, drivers):
+        for block in (fabric, neurons, drivers, dnc):
             for name in block.signature.members:
                 if name in mapped:
                     slaves[name] = getattr(block, name)
@@ -137,13 +163,18 @@ class Hicann(wiring.Component):
 
         wiring.connect(m, wiring.flipped(self.cfg_rx), cfg.rx)
         wiring.connect(m, cfg.tx, wiring.flipped(self.cfg_tx))
+        wiring.connect(m, wiring.flipped(self.l2_in), dnc.l2_in)
+        wiring.connect(m, dnc.l2_out, wiring.flipped(self.l2_out))
 
         # -- event path -------------------------------------------------------------------------
         m.d.comb += [
             neurons.fire.eq(self.fire),
-            neurons.l2_rx.eq(self.l2_rx),
+            neurons.l2_rx.eq(dnc.merger_in),
+            dnc.merger_out.eq(neurons.dnc_out),
             fabric.sending.eq(neurons.dnc_out),
-            self.l2_tx.eq(neurons.dnc_out),
+            self.dnc_out.eq(neurons.dnc_out),
+            dnc.systime_reset.eq(self.systime_reset),
+            self.systime.eq(dnc.systime),
             drivers.drv_in.eq(fabric.drv_in),
             self.strobes.eq(drivers.strobes),
             self.hline.eq(fabric.hline),

@@ -15,6 +15,7 @@ from amaranth import C, Cat, Module, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .dnc_interface import L2Pulse
 from .hicann import NEIGHBOUR_PORTS, Hicann
 from .l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, Strobe, l1_array
 from .synapse_controller import SynapseArrayPort
@@ -116,19 +117,24 @@ def _popcount(m, bits):
 class HicannTestTop(wiring.Component):
     """One HICANN with the stub analog core and tied-off neighbour ports (a single chip).
 
-    Exposes the configuration streams, the layer-2 event ports, the line monitors, the strobes and
-    the stub's command port and counters.
+    Exposes the configuration streams, the layer-2 ports of the DNC interface (``l2_in``,
+    ``l2_out``, ``systime_reset``, ``systime``), the DNC merger outputs (``dnc_out``), the line
+    monitors, the strobes and the stub's command port and counters.
     """
 
-    def __init__(self, *, hop_latency: int = 1, arq_timeout: int = 2000):
+    def __init__(self, *, hop_latency: int = 1, arq_timeout: int = 2000, core_mhz: int = 100):
         self.hop_latency = hop_latency
         self.arq_timeout = arq_timeout
+        self.core_mhz = core_mhz
         super().__init__({
             "cfg_rx": In(stream.Signature(64)),
             "cfg_tx": Out(stream.Signature(64)),
             "fire_cmd": In(stream.Signature(FireCommand)),
-            "l2_rx": In(l1_array(N_CHANNELS)),
-            "l2_tx": Out(l1_array(N_CHANNELS)),
+            "l2_in": In(stream.Signature(L2Pulse)),
+            "l2_out": Out(stream.Signature(L2Pulse)),
+            "systime_reset": In(1),
+            "systime": Out(15),
+            "dnc_out": Out(l1_array(N_CHANNELS)),
             "hline": Out(l1_array(N_HLINES)),
             "vline": Out(l1_array(N_VLINES)),
             "strobes": Out(data.ArrayLayout(Strobe, N_DRIVERS)),
@@ -145,17 +151,21 @@ class HicannTestTop(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.hicann = chip = Hicann(hop_latency=self.hop_latency,
-                                            arq_timeout=self.arq_timeout)
+                                            arq_timeout=self.arq_timeout,
+                                            core_mhz=self.core_mhz)
         m.submodules.analog = stub = StubAnalogCore()
         wiring.connect(m, wiring.flipped(self.cfg_rx), chip.cfg_rx)
         wiring.connect(m, chip.cfg_tx, wiring.flipped(self.cfg_tx))
         wiring.connect(m, wiring.flipped(self.fire_cmd), stub.cmd)
+        wiring.connect(m, wiring.flipped(self.l2_in), chip.l2_in)
+        wiring.connect(m, chip.l2_out, wiring.flipped(self.l2_out))
         for half in ("top", "bottom"):
             m.submodules[f"array_{half}"] = array = NullSynapseArray()
             wiring.connect(m, getattr(chip, f"synapse_array_{half}"), array.port)
         m.d.comb += [
             chip.fire.eq(stub.fire), stub.strobes.eq(chip.strobes),
-            chip.l2_rx.eq(self.l2_rx), self.l2_tx.eq(chip.l2_tx),
+            chip.systime_reset.eq(self.systime_reset), self.systime.eq(chip.systime),
+            self.dnc_out.eq(chip.dnc_out),
             self.hline.eq(chip.hline), self.vline.eq(chip.vline),
             self.strobes.eq(chip.strobes), self.fire.eq(stub.fire),
             self.cycle.eq(stub.cycle), self.strobe_events.eq(stub.strobe_events),

@@ -15,17 +15,20 @@ from bss1.host.scenarios import driver_writes
 from bss1.models import coords
 from bss1.rtl.l1 import (N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, L1Event,
                          Strobe)
-from bss1.rtl.cocotb_util import pack
+from bss1.rtl.cocotb_util import pack, unpack
+from bss1.rtl.dnc_interface import L2Pulse
 from bss1.rtl.registers import DRIVER_SRAMS, HICANN_MAP
 from bss1.rtl.stub_analog import FireCommand
 
 # Blocks with gateware, and registers that are not plain storage (their read is something else).
+# SPL1 control has none: its GbitLink register is write-only and its reads are loss counters.
 _IMPLEMENTED = ("crossbar_left", "crossbar_right", "synapse_switch_top_left",
                 "synapse_switch_top_right", "synapse_switch_bottom_left",
                 "synapse_switch_bottom_right", "repeater_top_left", "repeater_top_right",
                 "repeater_center_left", "repeater_center_right", "repeater_bottom_left",
                 "repeater_bottom_right", "neuron_control", "neuron_builder",
-                "synapse_controller_top", "synapse_controller_bottom")
+                "synapse_controller_top", "synapse_controller_bottom", "spl1_control",
+                "dnc_if")
 _NOT_STORAGE = {"testport", "config", "status", "synout", "syncorr"}
 _TWO_ACCESS = set(DRIVER_SRAMS)
 
@@ -120,6 +123,31 @@ def random_routing(rng: random.Random, *, bgs: bool = False):
     return w
 
 
+def random_gbitlink(rng: random.Random, timestamp_enable: bool):
+    """``(tag, addr, value)`` of a random GbitLink configuration (§8.2): two random HW channels
+    TO_DNC, two TO_HICANN, each other one OFF, TO_DNC or TO_HICANN."""
+    inst = HICANN_MAP["spl1_control"]
+    reg = inst.type.reg("gbitlink")
+    channels = list(range(N_CHANNELS))
+    rng.shuffle(channels)
+    enable = direction = 0
+    for i, c in enumerate(channels):
+        mode = "dnc" if i < 2 else "hicann" if i < 4 else rng.choice(("off", "dnc", "hicann"))
+        enable |= (mode != "off") << c
+        direction |= (mode == "hicann") << c
+    value = reg.encode(enable=enable, direction=direction, timestamp_enable=int(timestamp_enable))
+    return inst.tag, inst.address("gbitlink"), value
+
+
+def random_l2_pulse(rng: random.Random, systime: int):
+    """A random ``l2_in`` pulse ``(channel, addr, timestamp)`` around ``systime``: mostly due
+    within the release window, some late (expired) and some more than 1023 ticks ahead."""
+    r = rng.random()
+    lead = rng.randrange(-40, 0) if r < 0.1 else rng.randrange(1024, 1500) if r < 0.15 \
+        else rng.randrange(0, 400)
+    return rng.randrange(N_CHANNELS), rng.randrange(64), (systime + lead) % (1 << 15)
+
+
 def _field(layout, name):
     f = layout[name]
     return f.offset, (1 << f.width) - 1
@@ -159,28 +187,34 @@ def _strobes(value: int) -> dict:
     return out
 
 
-def _pack_events(events: dict) -> int:
-    v = 0
-    for i, a in events.items():
-        v |= ((1 << _EV_VALID) | (a << _EV_ADDR)) << (_EV_SIZE * i)
-    return v
-
-
 async def lockstep(dut, model, rng: random.Random, cycles: int, *, start_cycle: int,
-                   fire_rate: float = 0.05, l2_rate: float = 0.02) -> dict:
+                   fire_rate: float = 0.05, l2_rate: float = 0.1, ready_rate: float = 0.8,
+                   systime_reset: bool = True, fire: bool = True) -> dict:
     """Run ``cycles`` cycles comparing every port with the model. Fire commands go through the
-    stub's stamped command queue; the fire lines the stub raises are fed to the model."""
+    stub's stamped command queue; the fire lines the stub raises are fed to the model. Random
+    pulses go into ``l2_in`` (rate ``l2_rate``) and ``l2_out`` is taken with ``ready_rate``;
+    ``systime_reset`` clears the system time in the first cycle (RTL and model start their
+    counters at different cycles). ``fire`` = False: no fire commands and no L2 input."""
     from cocotb.triggers import ReadOnly, RisingEdge
-    stats = {"cycles": 0, "mismatches": 0, "first_mismatch": None, "l2_tx_events": 0,
-             "hline_events": 0, "vline_events": 0, "strobe_events": 0, "fires": 0}
+    stats = {"cycles": 0, "mismatches": 0, "first_mismatch": None, "dnc_out_events": 0,
+             "l2_in": 0, "l2_out_events": 0, "hline_events": 0, "vline_events": 0,
+             "strobe_events": 0, "fires": 0}
     cycle = start_cycle
     next_stamp = cycle + 8
     pending_cmd = None
-    for _ in range(cycles):
+    for i in range(cycles):
         # drive inputs of this cycle
-        l2 = {c: rng.randrange(64) for c in range(N_CHANNELS) if rng.random() < l2_rate}
-        dut.l2_rx.value = _pack_events(l2)
-        if pending_cmd is None and rng.random() < fire_rate * 4:
+        reset = systime_reset and i == 0
+        pulse = random_l2_pulse(rng, model.dnc.systime) \
+            if fire and rng.random() < l2_rate else None
+        ready = rng.random() < ready_rate
+        dut.l2_in__valid.value = int(pulse is not None)
+        if pulse is not None:
+            c, a, t = pulse
+            dut.l2_in__payload.value = pack(L2Pulse, {"channel": c, "addr": a, "timestamp": t})
+        dut.l2_out__ready.value = int(ready)
+        dut.systime_reset.value = int(reset)
+        if fire and pending_cmd is None and rng.random() < fire_rate * 4:
             next_stamp = max(next_stamp, cycle + 4) + rng.randrange(0, 8)
             pending_cmd = pack(FireCommand, {"stamp": next_stamp,
                                              "denmem": rng.randrange(N_DENMEMS)})
@@ -191,22 +225,32 @@ async def lockstep(dut, model, rng: random.Random, cycles: int, *, start_cycle: 
         if pending_cmd is not None and int(dut.fire_cmd__ready.value):
             pending_cmd = None
         fire_v = dut.fire.value.to_unsigned()
-        fire = [n for n in range(N_DENMEMS) if fire_v >> n & 1] if fire_v else []
+        fired = [n for n in range(N_DENMEMS) if fire_v >> n & 1] if fire_v else []
+        l2_out = None
+        if int(dut.l2_out__valid.value):
+            f = unpack(L2Pulse, dut.l2_out__payload.value.to_unsigned())
+            l2_out = (f["channel"], f["addr"], f["timestamp"])
         got = {
-            "l2_tx": _events(dut.l2_tx.value.to_unsigned(), N_CHANNELS),
+            "dnc_out": _events(dut.dnc_out.value.to_unsigned(), N_CHANNELS),
+            "l2_out": l2_out,
+            "systime": dut.systime.value.to_unsigned(),
             "hline": _events(dut.hline.value.to_unsigned(), N_HLINES),
             "vline": _events(dut.vline.value.to_unsigned(), N_VLINES),
             "strobes": _strobes(dut.strobes.value.to_unsigned()),
         }
-        ref = model.step(fire, l2)
+        ref = model.step(fired, pulse, l2_out_ready=ready, systime_reset=reset)
+        if reset:               # the two counters differ until the reset at the end of cycle 0
+            del got["systime"]
         for key, val in got.items():
             if val != ref[key]:
                 stats["mismatches"] += 1
                 if stats["first_mismatch"] is None:
                     stats["first_mismatch"] = {"cycle": cycle, "port": key, "rtl": val,
                                                "model": ref[key]}
-        stats["fires"] += len(fire)
-        stats["l2_tx_events"] += len(got["l2_tx"])
+        stats["fires"] += len(fired)
+        stats["l2_in"] += pulse is not None
+        stats["l2_out_events"] += l2_out is not None and ready
+        stats["dnc_out_events"] += len(got["dnc_out"])
         stats["hline_events"] += len(got["hline"])
         stats["vline_events"] += len(got["vline"])
         stats["strobe_events"] += len(got["strobes"])
@@ -214,7 +258,9 @@ async def lockstep(dut, model, rng: random.Random, cycles: int, *, start_cycle: 
         cycle += 1
         await RisingEdge(dut.clk)
     dut.fire_cmd__valid.value = 0
-    dut.l2_rx.value = 0
+    dut.l2_in__valid.value = 0
+    dut.systime_reset.value = 0
+    dut.l2_out__ready.value = 1
     return stats
 
 

@@ -14,6 +14,7 @@ from bss1.host.hostarq import ArqParams
 from bss1.host.hostarq_udp import HostArqClient
 from bss1.host.scenarios import l1_transmission
 from bss1.models.hicann import HicannModel
+from bss1.rtl.registers import HICANN_MAP
 
 # One-process emulation: thread hand-offs exceed 756 us, so both ends use the RTT estimator.
 CLIENT = ArqParams(rto_max_s=3e-3)
@@ -132,8 +133,13 @@ def test_two_hicanns_independent_and_both_tags():
 
 def test_unmapped_read_gives_zero_and_bus_error():
     with setup() as (emu, client, link):
-        # 0xF000 is the DNC interface, not modelled yet: the chip answers a bus error, data 0
-        assert link.read(2, 0, 0xF000) == 0
+        # a hole in the neuron control block: the chip answers a bus error, data 0
+        assert link.read(2, 0, HICANN_MAP["neuron_control"].base + 0x40) == 0
+        assert emu.status()["chip_bus_errors"][2] == 1
+        # the DNC interface's link-control register is storage
+        dnc_if = HICANN_MAP["dnc_if"].address("link_control")
+        link.write(2, 0, dnc_if, 0x1A5)
+        assert link.read(2, 0, dnc_if) == 0x1A5
         assert emu.status()["chip_bus_errors"][2] == 1
 
 

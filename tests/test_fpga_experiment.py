@@ -69,7 +69,7 @@ def wait_until(pred, timeout=5.0):
     return True
 
 
-def loopback_writes():
+def loopback_writes(timestamp_enable=False):
     """HICANN config: GbitLink 0 (HW channel 7) TO_HICANN into DNC merger 0 (L2 input) -> its
     sending repeater (HLine 62); DNC merger 1 loops channel 7's output back, GbitLink 1 TO_DNC."""
     tree = MergerTree.one_on_one()
@@ -83,21 +83,22 @@ def loopback_writes():
             for b in coords.REPEATER_BLOCKS]
     out.append(repeater_write(("h", coords.sending_hline(7)), RepeaterMode.OUTPUT,
                               Direction.INWARD))
-    out.append(GbitLink.of({0: D.TO_HICANN, 1: D.TO_DNC}).write())
+    out.append(GbitLink.of({0: D.TO_HICANN, 1: D.TO_DNC}, timestamp_enable).write())
     return out
 
 
-def reference_run(writes, rx_cycles, n_cycles, channel, to_dnc):
-    """Scoreboard: a bare HicannModel with the same writes, L2 input at the given core cycles;
-    returns hline events and l2_tx events of ``to_dnc`` channels as (cycle, key, addr)."""
+def reference_run(writes, rx, n_cycles):
+    """Scoreboard: a bare HicannModel with the same writes, ``rx`` = ``{core cycle: l2_in
+    pulse}``; returns hline events as (cycle, line, addr) and l2_out pulses as (cycle taken,
+    channel, addr, timestamp)."""
     m = HicannModel()
-    spl1 = HICANN_MAP["spl1_control"]
-    m.writes(w for w in writes if not (w[0] == spl1.tag and spl1.contains(w[1])))
+    m.writes(writes)
     hline, tx = [], []
     for k in range(n_cycles):
-        r = m.step(l2_rx={channel: 5} if k in rx_cycles else None)
+        r = m.step(l2_in=rx.get(k))
         hline += [(k, line, a) for line, a in r["hline"].items()]
-        tx += [(k, c, a) for c, a in r["l2_tx"].items() if c in to_dnc]
+        if r["l2_out"] is not None:
+            tx.append((k, *r["l2_out"]))
     return hline, tx
 
 
@@ -130,30 +131,45 @@ def test_playback_memory_pieces_and_errors():
 
 
 # -- end to end over UDP --------------------------------------------------------------------------
-def test_playback_reaches_l1_and_loops_back_into_the_trace():
-    writes = loopback_writes()
+@pytest.mark.parametrize("timestamps, delay", [(False, DELAY), (True, 2 * DELAY)])
+def test_playback_reaches_l1_and_loops_back_into_the_trace(timestamps, delay):
+    writes = loopback_writes(timestamps)
     sent = [1000, 1004, 3000, 3001 * 2]
     with setup() as (emu, conn, link):
         link.writes(2, writes)
         emu.ports[2].hline_log = []
         fpga.prime_systime(conn)
         fpga.start_systime(conn)
-        fpga.write_playback_program(conn, [(t, LABEL) for t in sent], 8000)
+        fpga.write_playback_program(conn, [(t, LABEL) for t in sent], 8000, delay=delay)
         fpga.prime_experiment(conn)
         fpga.start_experiment(conn)
         trace = fpga.read_trace_pulses(conn, first_timeout=20)
         hline_log = emu.ports[2].hline_log
         st = emu.status()
-    # reference: FPGA release at t - 2 * delay, link delay 61, release cycle ceil(s * 100 / 250)
-    cycles = {-(-(t - 2 * DELAY + ex.L2_DOWN_DELAY) * 2 // 5) for t in sent}
-    ref_hline, ref_tx = reference_run(writes, cycles, 3300, 7, {6})
+    # reference: FPGA release at t - 2 * delay, link delay 61, on l2_in in the cycle
+    # ceil(s * 100 / 250) (the experiment starts at a multiple of 2^15: chip system time 0)
+    rx = {-(-(t - 2 * delay + ex.L2_DOWN_DELAY) * 2 // 5): (7, 5, t) for t in sent}
+    ref_hline, ref_tx = reference_run(writes, rx, 3300)
     assert hline_log == [(k * 5 // 2, line, a) for k, line, a in ref_hline]
     assert [(line, a) for _, line, a in hline_log] == [(coords.sending_hline(7), 5)] * 4
     back = PulseAddress(0, 1, 0, gbit_link=1, address=5).label
-    assert trace == [(k * 5 // 2, back) for k, _, _ in ref_tx]
+    # stamped in the DNC merger's output cycle, taken from l2_out one cycle later
+    assert [ts for _, _, _, ts in ref_tx] == [(k - 1) * 5 // 2 for k, _, _, _ in ref_tx]
+    assert [c for _, c, _, _ in ref_tx] == [6] * 4
+    assert trace == [(ts, back) for _, _, _, ts in ref_tx]
     delays = [t - s for (t, _), s in zip(trace, sent)]
-    # §2.9: traced - sent = 71 - 2 * delay DNC clocks (measured at PLL 100 MHz), +-1 rounding
-    assert all(abs(d - (71 - 2 * DELAY)) <= 2 for d in delays), delays
+    if not timestamps:
+        # pass-through: arrival s = t - 2 * delay + 61 enters DNC merger 7 in cycle k =
+        # ceil(s / 2.5) (t = 1000: s = 961 + 2 * (25 - delay) = 1011, k = 405); it is stamped in
+        # merger 6's output register 4 cycles later (the slow DNC mergers send on every second
+        # cycle, 5 for t = 1004: k = 406, stamp 1027): 71 - 2 * delay + 1..2, the §2.9
+        # measurement (71 DNC clocks at PLL 100 MHz) up to the rounding onto core cycles
+        assert delays == [22, 23, 22, 23], delays
+    else:
+        # held in the release buffer until the cycle k whose ticks contain t (k = floor(t / 2.5);
+        # t = 1000: k = 400), then the same 4 or 5 cycles (t = 1000: stamp floor(404 * 2.5) =
+        # 1010): 8..12 whatever the link delay (arrival 39 ticks before t here)
+        assert delays == [10, 11, 10, 10], delays
     assert st["pulses_played"] == 4 and st["pulses_traced"] == 4 and st["experiments"] == 1
     assert st["traces_sent"] == 1 and st["l2_dropped"] == [0] * 8
 
@@ -167,9 +183,9 @@ def test_background_events_traced_with_labels_times_and_filter():
         fpga.write_playback_program(conn, [], 4000)
         fpga.start_experiment(conn)
         trace = fpga.read_trace_pulses(conn, first_timeout=20)
-        _, ref_tx = reference_run(writes, set(), 1600, 4, {4})
-        want = [(k * 5 // 2, PulseAddress(0, 2, 1, gbit_link=3, address=0).label)
-                for k, _, _ in ref_tx if k * 5 // 2 + ex.L2_UP_DELAY < 4000]
+        _, ref_tx = reference_run(writes, {}, 1600)
+        want = [(ts, PulseAddress(0, 2, 1, gbit_link=3, address=0).label)
+                for k, _, _, ts in ref_tx if k * 5 // 2 + ex.L2_UP_DELAY < 4000]
         assert len(want) >= 5 and trace == want
         # drop_bg: address-0 events of every HICANN port are filtered (a second experiment)
         fpga.write_playback_program(conn, [], 4000, drop_bg=True)
@@ -209,11 +225,11 @@ def test_jtag_ids_soft_reset_and_canonical_reset():
         assert fpga.read_jtag_ids(conn) == [FPGA_JTAG_ID] + [HICANN_JTAG_ID] * 8
         link.writes(1, loopback_writes())
         fpga.write_playback_program(conn, [(1000, LABEL)], 2000)
-        assert emu.ports[1].enable and emu.playback.complete
+        assert emu.ports[1].enabled and emu.playback.complete
         fpga.reset(conn)
         assert wait_until(lambda: emu.soft_reset_releases == 1)
         assert emu.soft_resets == 1 and emu.endpoint.resets == 2
-        assert not emu.ports[1].enable and not emu.playback.complete
+        assert not emu.ports[1].enabled and not emu.playback.complete
         assert emu.hicanns[1].read(*loopback_writes()[1][:2]) == 0
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(b"\x55\x00\x01\x00", ("127.0.0.1", emu.soft_reset_port))
@@ -251,44 +267,67 @@ def test_jtag_payload_format_and_tap():
 
 # -- layer-2 port time keeping ------------------------------------------------------------------
 def test_l2_port_directions_timestamps_and_release_slots():
-    port = HicannL2Port(HicannModel(), pll_mhz=125)
-    assert port.deliver(0, 3, 1) is False and port.dropped_direction == 1
-    port.configure_gbitlink(GbitLink.of({4: D.TO_HICANN}, timestamp_enable=True).word())
-    assert port.to_hicann(3) and not port.to_dnc(3)
-    # arrival 61: timestamp 100 is held until 100; timestamp 60 has expired (bit 14 set)
-    assert port.deliver(0, 3, 1, timestamp=100)
-    assert not port.deliver(0, 3, 1, timestamp=60) and port.dropped_expired == 1
-    assert port.deliver(0, 3, 2, timestamp=100)          # same cycle: waits one cycle
-    assert not port.deliver(0, 3, 3, timestamp=100) and port.dropped_release == 1
-    assert sorted(port._rx) == [port.cycle_at(100), port.cycle_at(100) + 1]
+    """The port only moves pulses: directions, expiry and release slots are the chip's DNC
+    interface (§8.4), configured through the ordinary GbitLink register write."""
+    model = HicannModel(core_mhz=125)
+    port = HicannL2Port(model, pll_mhz=125, record_hline=True)
     assert port.cycle_at(100) == 50 and port.systime_of(50) == 100       # 125 MHz: 2 per cycle
+    port.deliver(0, 7, 1)                                # GbitLink off: rejected on arrival
+    port.advance_to(64)
+    assert model.dnc.counters["rejected"] == 1 and port.dropped == 1 and port.delivered == 1
+    model.writes(loopback_writes(timestamp_enable=True))
+    assert port.to_hicann(7) and not port.to_dnc(7) and port.to_dnc(6) and port.enabled
+    # sent at 10, arrival 71: one pulse per cycle on l2_in (cycles 36..39); timestamp 60 has
+    # expired (bit 14 of 60 - 72 set), three due at 100 are released in cycle 50, the second
+    # waits one cycle, the third is lost
+    for ts in (60, 100, 100, 100):
+        port.deliver(10, 7, 5, timestamp=ts)
+    assert port.busy
+    port.advance_to(300)
+    assert not port.busy
+    c = model.dnc.counters
+    assert (c["expired"], c["collided"], c["overflow"]) == (1, 1, 0) and port.dropped == 3
+    # released into DNC merger 7 in cycle 50 (system time 100): on HLine 62 in cycle 53; the
+    # waiting one enters a cycle later and the slow DNC merger sends it 2 cycles after the first
+    line = coords.sending_hline(7)
+    assert port.hline_log == [(2 * 53, line, 5), (2 * 55, line, 5)] and model.lost == 0
     with pytest.raises(ValueError, match=r"^PLL frequency 110 MHz out of range 100\.\.250 in "
                                          r"steps of 25$"):
         HicannL2Port(HicannModel(), pll_mhz=110)
+    with pytest.raises(ValueError, match=r"^PLL frequency 125 MHz differs from the model's "
+                                         r"core clock 100 MHz$"):
+        HicannL2Port(HicannModel(), pll_mhz=125)
     with pytest.raises(ValueError, match=r"^channel 8 out of range 0\.\.7$"):
-        port.deliver(0, 8, 0)
+        port.deliver(300, 8, 0)
+    with pytest.raises(ValueError, match=r"^timestamp 32768 out of range 0\.\.32767$"):
+        port.deliver(300, 7, 0, timestamp=1 << 15)
 
 
 def test_l2_port_fire_goes_out_to_dnc():
-    """A neuron event (fire) leaves through DNC merger 0 TO_DNC, stamped with the system time of
-    its sending cycle; the scoreboard is a bare model stepped with the same fire."""
+    """A neuron event (fire) leaves through DNC merger 0 TO_DNC, stamped by the chip's DNC
+    interface with the system time of its output cycle and taken from ``l2_out`` a cycle later;
+    the scoreboard is a bare model stepped with the same fire."""
     from bss1.host.merger_tree import nb_entry
     nb = HICANN_MAP["neuron_builder"]
     addr, word = nb_entry(0, 0, address=9)
     writes = [(nb.tag, nb.address("neuron_config"), neuron_config_word()),
               (nb.tag, nb.base + addr, word)]
     writes += local_writes("neuron_control", MergerTree.one_on_one().writes())
+    writes.append(GbitLink.of({i: D.TO_DNC for i in range(8)}).write())
     n = coords.neuron_nb_address(0, 0)
     ref, m = HicannModel(), HicannModel()
     ref.writes(writes)
     m.writes(writes)
-    want = [(k, c, a) for k in range(40)
-            for c, a in ref.step(fire=[n] if k == 10 else ())["l2_tx"].items()]
+    want = []
+    for k in range(40):
+        r = ref.step(fire=[n] if k == 10 else ())
+        if r["l2_out"] is not None:
+            want.append((k, *r["l2_out"]))
     port = HicannL2Port(m)
-    port.configure_gbitlink(GbitLink.of({i: D.TO_DNC for i in range(8)}).word())
     port.fire(25, [n])                                   # system time 25 = start of cycle 10
-    assert port.advance_to(100) == [(k * 5 // 2, c, a) for k, c, a in want]
+    assert port.advance_to(100) == [(ts, c, a, k * 5 // 2) for k, c, a, ts in want]
     assert len(want) == 1 and want[0][2] == 9 and port.sent == 1
+    assert want[0][3] == (want[0][0] - 1) * 5 // 2      # stamped a cycle before it is taken
 
 
 # -- host API: bad input, missing end marker ------------------------------------------------------

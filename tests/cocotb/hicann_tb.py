@@ -111,13 +111,29 @@ async def arq_faults(dut):
     assert len(handles_expect) > 10
 
 
+async def _sync(dut, tb, model):
+    """Let configuration writes settle in both (driver SRAM writes complete in the model) and
+    return the stub's cycle counter of the next cycle."""
+    await tb.run_cycles(64)
+    await ReadOnly()
+    rtl_cycle = int(dut.cycle.value)
+    await RisingEdge(dut.clk)
+    while model.drivers.writes_pending:
+        model.step()
+    return rtl_cycle + 1
+
+
 @cocotb.test()
 async def scoreboard(dut):
     """RTL and reference model agree event for event on a random configuration and random fire
-    patterns / L2 input: l2_tx, HLines, VLines and strobes, every cycle."""
+    patterns / L2 input: DNC merger outputs, l2_out (with timestamps), system time, HLines,
+    VLines and strobes, every cycle. The run has ``BSS1_TB_PHASES`` phases, each with a new
+    random GbitLink configuration, timestamps on in even phases and off in odd ones; between
+    phases the chip drains (compared too) and the GbitLink write goes in while nothing moves."""
     tb = await start(dut)
     seed = _env_int("BSS1_TB_SEED", 1)
     cycles = _env_int("BSS1_TB_CYCLES", 10_000)
+    phases = _env_int("BSS1_TB_PHASES", 2)
     rng = random.Random(seed)
     model = HicannModel()
     link = CocotbConfigLink(dut)
@@ -125,14 +141,23 @@ async def scoreboard(dut):
     link.writes(writes)
     model.writes(writes)
     await link.flush()
-    # let the driver SRAM writes complete in both (nothing moves before the first fire command)
-    await tb.run_cycles(64)
-    await ReadOnly()
-    rtl_cycle = int(dut.cycle.value)
-    await RisingEdge(dut.clk)
-    while model.drivers.writes_pending:
-        model.step()
-    stats = await hs.lockstep(dut, model, rng, cycles, start_cycle=rtl_cycle + 1)
-    dut._log.info(f"scoreboard seed {seed}: {stats}")
-    assert stats["mismatches"] == 0, stats["first_mismatch"]
-    assert stats["l2_tx_events"] > 0 and stats["strobe_events"] > 0, stats
+    total = {}
+    for phase in range(phases):
+        gbit = hs.random_gbitlink(rng, timestamp_enable=phase % 2 == 0)
+        link.write(*gbit)
+        model.write(*gbit)
+        await link.flush()
+        start_cycle = await _sync(dut, tb, model)
+        stats = await hs.lockstep(dut, model, rng, cycles // phases, start_cycle=start_cycle)
+        drain = await hs.lockstep(dut, model, rng, 600, start_cycle=start_cycle,
+                                  systime_reset=False, fire=False)
+        dut._log.info(f"scoreboard seed {seed} phase {phase} GbitLink {gbit[2]:#07x}: {stats}")
+        for run in (stats, drain):
+            assert run["mismatches"] == 0, (phase, run["first_mismatch"])
+            for key, val in run.items():
+                if isinstance(val, int):
+                    total[key] = total.get(key, 0) + val
+        assert stats["l2_out_events"] > 0 and stats["l2_in"] > 0, (phase, stats)
+    losses = dict(model.dnc.counters)
+    dut._log.info(f"scoreboard seed {seed}: {total}, DNC interface losses {losses}")
+    assert total["dnc_out_events"] > 0 and total["strobe_events"] > 0, total
