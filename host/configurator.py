@@ -22,6 +22,10 @@ register the configuration wrote and compares it with the last word written (the
 a shared register such as the BG seed reads back its last value), plus the synapse weights and
 decoders through the controller's read sequences; mismatches raise :class:`ConfigurationMismatch`
 listing each register by block, name and index.
+
+:func:`configure_async` and :func:`verify_async` are the same for an asynchronous link such as
+:class:`~bss1.host.cocotb_link.CocotbConfigLink` (the RTL under cocotb): they share the stage plan
+and the comparison with the blocking versions; only the transport call differs.
 """
 
 from __future__ import annotations
@@ -39,11 +43,13 @@ from .hal import (BackgroundGenerator, DNCMerger, GbitLink, GbitLinkDirection, H
                   Merger0, Merger1, Merger2, Merger3, MergerConfig, MergerMode, MergerTree, Neuron,
                   NeuronConfig, NeuronQuad, RepeaterBlockConfig, RepeaterConfig, RowConfig,
                   SramTiming, SynapseControllerConfig, SynapseDriverConfig, VRepeaterOnHICANN)
-from .hal_link import Query, run_queries
+from .hal_link import Query, run_queries, run_queries_async
+from .merger_tree import bg_period_for_isi
 
 __all__ = ["STAGES", "HICANNConfig", "ConfigurationMismatch", "init_writes", "stage_writes",
-           "configure", "expected_registers", "verify", "random_synapse_driver",
-           "random_merger_tree", "random_hicann_config"]
+           "configure", "configure_async", "expected_registers", "verify", "verify_async",
+           "random_synapse_driver", "random_merger_tree", "random_hicann_config",
+           "routed_hicann_config"]
 
 log = logging.getLogger(__name__)
 
@@ -201,11 +207,9 @@ def stage_writes(cfg: HICANNConfig, stage: str) -> list[hal.Write]:
     return out
 
 
-def configure(link, cfg: HICANNConfig, *, stages=STAGES,
-              progress: Callable[[str, int, int], None] | None = None) -> int:
-    """Write ``cfg`` through ``link`` in ``stages`` order (a subsequence of :data:`STAGES`);
-    ``progress(stage, number, total)`` is called before each stage. Returns the number of
-    writes."""
+def _stage_plan(cfg: HICANNConfig, stages, progress):
+    """Yields the writes of each of ``stages`` in order, calling ``progress`` before each. Every
+    stage is encoded (and ``cfg`` checked) before the first one is yielded."""
     bad = [s for s in stages if s not in STAGES]
     if bad:
         raise ValueError(f"stage {bad[0]!r} not one of {', '.join(STAGES)}")
@@ -213,12 +217,34 @@ def configure(link, cfg: HICANNConfig, *, stages=STAGES,
     if problems:
         raise ValueError("HICANN config fails its checks: " + "; ".join(problems))
     plan = [(s, stage_writes(cfg, s)) for s in stages]      # everything encoded before writing
-    n = 0
     for i, (stage, writes) in enumerate(plan):
         if progress is not None:
             progress(stage, i + 1, len(plan))
         log.info("stage %d/%d %s: %d writes", i + 1, len(plan), stage, len(writes))
+        yield writes
+
+
+def configure(link, cfg: HICANNConfig, *, stages=STAGES,
+              progress: Callable[[str, int, int], None] | None = None) -> int:
+    """Write ``cfg`` through ``link`` in ``stages`` order (a subsequence of :data:`STAGES`);
+    ``progress(stage, number, total)`` is called before each stage. Returns the number of
+    writes."""
+    n = 0
+    for writes in _stage_plan(cfg, stages, progress):
         link.writes(writes)
+        n += len(writes)
+    return n
+
+
+async def configure_async(link, cfg: HICANNConfig, *, stages=STAGES,
+                          progress: Callable[[str, int, int], None] | None = None) -> int:
+    """:func:`configure` over an asynchronous link (``writes`` queues, ``await flush()``
+    transmits, e.g. :class:`~bss1.host.cocotb_link.CocotbConfigLink`): each stage is flushed,
+    i.e. acknowledged by the chip, before the next one starts."""
+    n = 0
+    for writes in _stage_plan(cfg, stages, progress):
+        link.writes(writes)
+        await link.flush()
         n += len(writes)
     return n
 
@@ -275,10 +301,10 @@ def _register_query(expected) -> Query:
     return Query(tuple(ops), decode)
 
 
-def verify(link, cfg: HICANNConfig, *, stages=STAGES, synapses: bool = True) -> int:
-    """Read back what :func:`configure` wrote for ``cfg`` and compare; raises
-    :class:`ConfigurationMismatch`. ``synapses``: also read the configured weight rows and
-    decoder double rows. Returns the number of registers (and rows) compared."""
+def _verify_plan(cfg: HICANNConfig, stages, synapses: bool):
+    """``(queries, check)``: the read-back queries of :func:`verify` and ``check(results)``,
+    which compares their decoded results with ``cfg`` (raises :class:`ConfigurationMismatch`,
+    returns the number of registers and rows compared)."""
     writes = [w for s in stages for w in stage_writes(cfg, s)]
     expected = expected_registers(writes)
     queries = [_register_query(expected)]
@@ -293,23 +319,40 @@ def verify(link, cfg: HICANNConfig, *, stages=STAGES, synapses: bool = True) -> 
             queries.append(hal.decoder_double_row_query(line, ctl))
             syn_items.append((f"decoders of synapse driver {line}",
                               tuple(tuple(r) for r in dec)))
-    results = run_queries(link, queries)
-    got = results[0]
-    mismatches = []
-    for key in sorted(expected):
-        if got[key] != expected[key]:
-            where, reg = _describe(*key)
-            digits = (reg.width + 3) // 4
-            mismatches.append((where, f"{expected[key]:#0{digits + 2}x}",
-                               f"{got[key]:#0{digits + 2}x}"))
-    for (what, exp), value in zip(syn_items, results[1:]):
-        if value != exp:
-            diff = [i for i, (a, b) in enumerate(zip(_flat(exp), _flat(value))) if a != b]
-            mismatches.append((what, "configured values", f"{len(diff)} differing, first at "
-                                                          f"index {diff[0]}"))
-    if mismatches:
-        raise ConfigurationMismatch(mismatches)
-    return len(expected) + len(syn_items)
+
+    def check(results) -> int:
+        got = results[0]
+        mismatches = []
+        for key in sorted(expected):
+            if got[key] != expected[key]:
+                where, reg = _describe(*key)
+                digits = (reg.width + 3) // 4
+                mismatches.append((where, f"{expected[key]:#0{digits + 2}x}",
+                                   f"{got[key]:#0{digits + 2}x}"))
+        for (what, exp), value in zip(syn_items, results[1:]):
+            if value != exp:
+                diff = [i for i, (a, b) in enumerate(zip(_flat(exp), _flat(value))) if a != b]
+                mismatches.append((what, "configured values", f"{len(diff)} differing, first "
+                                                              f"at index {diff[0]}"))
+        if mismatches:
+            raise ConfigurationMismatch(mismatches)
+        return len(expected) + len(syn_items)
+    return queries, check
+
+
+def verify(link, cfg: HICANNConfig, *, stages=STAGES, synapses: bool = True) -> int:
+    """Read back what :func:`configure` wrote for ``cfg`` and compare; raises
+    :class:`ConfigurationMismatch`. ``synapses``: also read the configured weight rows and
+    decoder double rows. Returns the number of registers (and rows) compared."""
+    queries, check = _verify_plan(cfg, stages, synapses)
+    return check(run_queries(link, queries))
+
+
+async def verify_async(link, cfg: HICANNConfig, *, stages=STAGES, synapses: bool = True) -> int:
+    """:func:`verify` over an asynchronous link (:func:`~bss1.host.hal_link.run_queries_async`,
+    e.g. a :class:`~bss1.host.cocotb_link.CocotbConfigLink`)."""
+    queries, check = _verify_plan(cfg, stages, synapses)
+    return check(await run_queries_async(link, queries))
 
 
 def _final_controller(cfg: HICANNConfig, name: str) -> SynapseControllerConfig:
@@ -416,6 +459,40 @@ def random_hicann_config(seed: int, *, synapses: bool = False) -> HICANNConfig:
             cfg.decoders[line] = tuple(tuple(rng.randrange(16) for _ in range(256))
                                        for _ in range(2))
     return cfg
+
+
+def routed_hicann_config(period: int = 150, rows_per_channel: int = 4):
+    """The routing of :func:`bss1.host.scenarios.routed_traffic` as a HICANNConfig: BG ``i``
+    (regular, ISI ``period`` cycles) -> merger tree one on one -> DNC merger -> sending HLine of
+    its channel -> one crossbar switch -> a VLine -> ``rows_per_channel`` synapse-switch rows
+    -> those drivers (decoders matching the address's upper bits). Returns ``(cfg, {HW channel:
+    L1 address})``."""
+    cfg = HICANNConfig()
+    tree = MergerTree.one_on_one()
+    for d in range(8):
+        tree[DNCMerger(d)] = MergerConfig(MergerMode.RIGHT_ONLY, slow=True)
+    cfg.merger_tree = tree
+    address = {c: 16 * (c % 4) + 5 for c in range(8)}
+    cfg.background_generators = tuple(
+        BackgroundGenerator(i, period=bg_period_for_isi(period),
+                            address=address[coords.sw_to_hw8(i)]) for i in range(8))
+    for c in range(8):
+        y = coords.sending_hline(c)
+        v = coords.crossbar_vlines(y)[c % 4 if c < 4 else 4 + c % 4]
+        side = "left" if v < 128 else "right"
+        cfg.repeaters[HRepeaterOnHICANN(y)] = RepeaterConfig(hal.RepeaterMode.OUTPUT,
+                                                             hal.Direction.INWARD)
+        vs = hal.crossbar_side_vlines(y, side)
+        cfg.crossbar[(y, side)] = tuple(x == v for x in vs)
+        lines = [L for L in range(224) if coords.synapse_switch_exists(v, side, L)
+                 and coords.synapse_switch_target(side, L)[0] == "local"][:rows_per_channel]
+        msb = address[c] >> 4
+        row = RowConfig(syn_in=(1, 0), decoder=(msb, msb))
+        for L in lines:
+            sv = coords.synapse_switch_vlines(side, L)
+            cfg.synapse_switches[(side, L)] = tuple(x == v for x in sv)
+            cfg.drivers[L] = SynapseDriverConfig(enable=1, locin=1, rows=(row, row))
+    return cfg, address
 
 
 def _random_quad(rng: random.Random) -> NeuronQuad:

@@ -2,20 +2,18 @@
 with read-back verification, a register corrupted behind the host's back, and the configured
 chip model routing events as configured (host-stack §3.4, hicann-digital §9.5)."""
 
+import asyncio
 import contextlib
-import random
+import types
 
 import pytest
 
 from bss1.firmware.fpga_emulator import FpgaEmulator, HostHicannLink
 from bss1.host import configurator as C
 from bss1.host import hal
-from bss1.host.hal import (BackgroundGenerator, Direction, DNCMerger, HRepeaterOnHICANN,
-                           MergerConfig, MergerMode, MergerTree, RepeaterConfig, RepeaterMode,
-                           RowConfig, SynapseDriverConfig)
+from bss1.host.hal import HRepeaterOnHICANN
 from bss1.host.hostarq import ArqParams
 from bss1.host.hostarq_udp import HostArqClient
-from bss1.host.merger_tree import bg_period_for_isi
 from bss1.host.scenarios import routed_traffic
 from bss1.models import coords
 from bss1.models.hicann import HicannModel
@@ -71,38 +69,8 @@ def test_random_configuration_over_udp_verifies_and_detects_corruption():
             ["crossbar_left.row[7]", "neuron_control.phase"]
 
 
-def routed_config(period=150, rows_per_channel=4):
-    """The routing of :func:`bss1.host.scenarios.routed_traffic` expressed as a HICANNConfig."""
-    cfg = C.HICANNConfig()
-    tree = MergerTree.one_on_one()
-    for d in range(8):
-        tree[DNCMerger(d)] = MergerConfig(MergerMode.RIGHT_ONLY, slow=True)
-    cfg.merger_tree = tree
-    address = {c: 16 * (c % 4) + 5 for c in range(8)}
-    cfg.background_generators = tuple(
-        BackgroundGenerator(i, period=bg_period_for_isi(period),
-                            address=address[coords.sw_to_hw8(i)]) for i in range(8))
-    for c in range(8):
-        y = coords.sending_hline(c)
-        v = coords.crossbar_vlines(y)[c % 4 if c < 4 else 4 + c % 4]
-        side = "left" if v < 128 else "right"
-        cfg.repeaters[HRepeaterOnHICANN(y)] = RepeaterConfig(RepeaterMode.OUTPUT,
-                                                             Direction.INWARD)
-        vs = hal.crossbar_side_vlines(y, side)
-        cfg.crossbar[(y, side)] = tuple(x == v for x in vs)
-        lines = [L for L in range(224) if coords.synapse_switch_exists(v, side, L)
-                 and coords.synapse_switch_target(side, L)[0] == "local"][:rows_per_channel]
-        msb = address[c] >> 4
-        row = RowConfig(syn_in=(1, 0), decoder=(msb, msb))
-        for L in lines:
-            sv = coords.synapse_switch_vlines(side, L)
-            cfg.synapse_switches[(side, L)] = tuple(x == v for x in sv)
-            cfg.drivers[L] = SynapseDriverConfig(enable=1, locin=1, rows=(row, row))
-    return cfg, address
-
-
 def test_configured_chip_routes_events_as_the_scenario():
-    cfg, address = routed_config()
+    cfg, address = C.routed_hicann_config()
     _, routes = routed_traffic()                     # the same routing as plain writes
     expected = {L: address[c] for c, lines in routes.items() for L in lines}
     with udp_hicann() as (emu, link):
@@ -176,3 +144,71 @@ def test_bad_configurations():
                                          r"SynapseDriverConfig$"):
         C.configure(arr, bad)
     assert arr.ops == []            # everything is encoded before the first write
+
+
+class _AsyncModelLink:
+    """The interface of :class:`bss1.host.cocotb_link.CocotbConfigLink` (queued writes and read
+    handles, ``await flush()``) over a chip model; records the ops of each flush."""
+
+    def __init__(self, model):
+        self.link = _ModelWithL2(model)
+        self.queue = []
+        self.flushed = []
+
+    def write(self, tag, addr, data):
+        self.queue.append((tag, addr, data))
+
+    def writes(self, writes):
+        self.queue.extend(writes)
+
+    def read(self, tag, addr):
+        handle = types.SimpleNamespace(data=None)
+        self.queue.append((tag, addr, handle))
+        return handle
+
+    async def flush(self):
+        for op in self.queue:
+            if isinstance(op[2], types.SimpleNamespace):
+                op[2].data = self.link.read_many([op[:2]])[0]
+            else:
+                self.link.write(*op)
+        self.flushed.append([op[:2] if isinstance(op[2], types.SimpleNamespace) else op
+                             for op in self.queue])
+        self.queue = []
+
+
+class _Recording(_ModelWithL2):
+    def __init__(self, model):
+        super().__init__(model)
+        self.ops = []
+
+    def _bus(self, tag, addr, write, data):
+        self.ops.append((tag, addr, data) if write else (tag, addr))
+        return super()._bus(tag, addr, write, data)
+
+
+def test_async_configurator_is_the_blocking_one_over_another_transport():
+    cfg = C.random_hicann_config(7)
+    sync = _Recording(HicannModel())
+    n = C.configure(sync, cfg)
+    n_checked = C.verify(sync, cfg, synapses=False)
+    alink = _AsyncModelLink(HicannModel())
+    seen = []
+    assert asyncio.run(C.configure_async(alink, cfg, progress=lambda *a: seen.append(a))) == n
+    assert [len(f) for f in alink.flushed] == [len(C.stage_writes(cfg, s)) for s in C.STAGES]
+    assert seen == [(s, i + 1, 5) for i, s in enumerate(C.STAGES)]
+    assert asyncio.run(C.verify_async(alink, cfg, synapses=False)) == n_checked
+    assert [op for f in alink.flushed for op in f] == sync.ops     # the same ops, in order
+    # the same mismatch report from both
+    xb = HICANN_MAP["crossbar_right"]
+    old = sync.model.read(xb.tag, xb.address("row", 40))
+    for model in (sync.model, alink.link.model):
+        model.write(xb.tag, xb.address("row", 40), old ^ 0x1)
+    with pytest.raises(C.ConfigurationMismatch) as blocking:
+        C.verify(sync, cfg, synapses=False)
+    with pytest.raises(C.ConfigurationMismatch) as asynchronous:
+        asyncio.run(C.verify_async(alink, cfg, synapses=False))
+    assert str(asynchronous.value) == str(blocking.value)
+    assert str(blocking.value) == ("1 register(s) differ after configuration:\n"
+                                   "crossbar_right.row[40] (tag 0 address 0xd428): "
+                                   f"wrote {old:#03x}, read {old ^ 1:#03x}")
