@@ -1,6 +1,7 @@
 """HALbe-like set_/get_ functions of a HICANN's event sources and layer-2 side in user
 coordinates: merger tree and DNC mergers, phase, background generators, GbitLink, neuron builder
-(denmem quads, neuron config) (spec hicann-digital.md §7.1, §7.3-§7.5, §8.2; host-stack.md §3.2).
+(denmem quads, neuron config, analog outputs), current stimulus of the FG blocks (spec
+hicann-digital.md §7.1, §7.3-§7.5, §8.2, §10; analog-core.md §3.6, §10; host-stack.md §3.2).
 
 Encoders are those of :mod:`bss1.host.merger_tree` and :mod:`bss1.host.gbitlink`; this module adds
 the typed quad / neuron-config containers and the read-back decoders.
@@ -8,7 +9,14 @@ the typed quad / neuron-config containers and the read-back decoders.
 Read-back limits of the chip (hicann-digital §7.5, §8.2, §9.3): the BG seed register returns the
 last seed written (it is shared), so :func:`get_background_generators` reports that value as the
 seed of every BG; the GbitLink register is write-only (no get_); neuron-builder reads are
-unreliable on silicon ("bit flips"), the model returns the stored word.
+unreliable on silicon ("bit flips"), the model returns the stored word; the FG instruction
+register is write-only, so a current stimulus has only a set_.
+
+Analog outputs: the bit layout of the output config register is the one chosen in
+:mod:`bss1.models.analog_config` (select of output k one-hot in bits ``[10 k + 9 : 10 k]`` in the
+order of :data:`~bss1.models.analog_config.OUTPUT_SOURCES`, enable in bit ``20 + k``). Which
+denmem a membrane line shows is the ``enable_aout`` of the :class:`Neuron` in its quad;
+current input is ``enable_current_input`` there (§7.1 inout code).
 """
 
 from __future__ import annotations
@@ -16,7 +24,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 from ..models import coords
+from ..models.analog_config import (INOUT_CODES, MEMBRANE_SOURCES, OUTPUT_SOURCES,
+                                    decode_output_config, encode_output_config)
 from ..rtl.registers import HICANN_MAP, NB_ENTRY, NEURON_BUILDER, NEURON_CONTROL
+from .floating_gates import COARSE, stimulus_sequence
+from .floating_gates import Write as FGWriteOp
 from .gbitlink import GbitLink, spl1_reset_write
 from .hal_link import Query, Write, run_queries
 from .merger_tree import BackgroundGenerator, MergerTree, bg_writes, nb_entry
@@ -28,7 +40,9 @@ __all__ = ["merger_tree_writes", "merger_tree_query", "set_merger_tree", "get_me
            "set_gbit_link", "spl1_reset_writes", "Neuron", "NeuronQuad", "denmem_quad_writes",
            "denmem_quad_query", "set_denmem_quad", "get_denmem_quad", "NeuronConfig",
            "neuron_config_writes", "neuron_config_query", "set_neuron_config",
-           "get_neuron_config", "INOUT_CODES"]
+           "get_neuron_config", "INOUT_CODES", "AnalogOutput", "OUTPUT_SOURCES",
+           "membrane_source", "analog_writes", "analog_query", "set_analog", "get_analog",
+           "FGStimulus", "current_stimulus_writes", "set_current_stimulus"]
 
 _NC = HICANN_MAP["neuron_control"]
 _NB = HICANN_MAP["neuron_builder"]
@@ -151,10 +165,6 @@ def spl1_reset_writes() -> list[Write]:
 
 
 # -- neuron builder: quads (§7.1) ----------------------------------------------------------------
-#: inout code -> flags {aout_right b0, aout_left b1, currentin_right b2, currentin_left b3}
-INOUT_CODES = (0, 1, 2, 3, 4, 5, 0b1010, 0b1000)
-
-
 @dataclass(frozen=True)
 class Neuron:
     """One denmem of a quad (halbe ``Neuron``)."""
@@ -325,3 +335,96 @@ def set_neuron_config(link, cfg: NeuronConfig) -> None:
 
 def get_neuron_config(link) -> NeuronConfig:
     return run_queries(link, [neuron_config_query()])[0]
+
+
+# -- analog outputs (§7.1 address 513; analog-core §10) ------------------------------------------
+@dataclass(frozen=True)
+class AnalogOutput:
+    """One analog output (halbe ``Analog`` per ``AnalogOnHICANN``): ``source`` one of
+    :data:`OUTPUT_SOURCES`, ``enable`` switches the output on."""
+
+    source: str = "none"
+    enable: bool = False
+
+    def __post_init__(self):
+        if self.source not in OUTPUT_SOURCES:
+            raise ValueError(f"analog output source {self.source!r} not one of "
+                             f"{list(OUTPUT_SOURCES)}")
+        if self.enable not in (0, 1):
+            raise ValueError(f"analog output enable {self.enable!r} not a bool")
+        object.__setattr__(self, "enable", bool(self.enable))
+
+
+def membrane_source(x: int, y: int) -> str:
+    """The membrane line source that shows denmem (column ``x``, row ``y``): its quad position
+    (halbe/sthal ``enable_aout``: top/bottom, even/odd column)."""
+    coords.check_range("denmem column", x, 0, 255)
+    coords.check_range("denmem row", y, 0, 1)
+    return MEMBRANE_SOURCES[2 * y + x % 2]
+
+
+def _outputs(outputs) -> tuple:
+    outputs = tuple(outputs)
+    if len(outputs) != 2 or not all(isinstance(o, AnalogOutput) for o in outputs):
+        raise ValueError(f"analog outputs need 2 AnalogOutputs (AnalogOnHICANN 0, 1), got "
+                         f"{outputs!r}")
+    return outputs
+
+
+def analog_writes(outputs) -> list[Write]:
+    """halbe ``set_analog``: the output config word of outputs 0 and 1."""
+    word = encode_output_config([(o.source, o.enable) for o in _outputs(outputs)])
+    return [(_NB.tag, _NB.address("output_config"), word)]
+
+
+def analog_query() -> Query:
+    return Query(((_NB.tag, _NB.address("output_config")),),
+                 lambda w: tuple(AnalogOutput(s, e) for s, e in decode_output_config(w[0])))
+
+
+def set_analog(link, outputs) -> None:
+    link.writes(analog_writes(outputs))
+
+
+def get_analog(link) -> tuple:
+    return run_queries(link, [analog_query()])[0]
+
+
+# -- current stimulus (FG block, §10; analog-core §3.6) ------------------------------------------
+@dataclass(frozen=True)
+class FGStimulus:
+    """halbe ``FGStimulus``: 129 10-bit codes (2.444 nA per LSB), each held ``pulselength`` + 1
+    slow-clock ticks (PLL/4), played once or ``continuous``."""
+
+    values: tuple = (0,) * 129
+    pulselength: int = 15
+    continuous: bool = False
+
+    def __post_init__(self):
+        vals = tuple(self.values)
+        if len(vals) != 129:
+            raise ValueError(f"current stimulus needs 129 values, got {len(vals)}")
+        for v in vals:
+            coords.check_range("current stimulus value", v, 0, 1023)
+        coords.check_range("current stimulus pulselength", self.pulselength, 0, 15)
+        if self.continuous not in (0, 1):
+            raise ValueError(f"current stimulus continuous {self.continuous!r} not a bool")
+        object.__setattr__(self, "values", tuple(int(v) for v in vals))
+        object.__setattr__(self, "continuous", bool(self.continuous))
+
+
+def current_stimulus_writes(block: int, stim: FGStimulus) -> list[Write]:
+    """halbe ``set_current_stimulus`` on FG block ``block`` (0..3, FGBlockOnHICANN): BIAS with
+    the pulselength (other fields: the coarse programming config), the 129 values into RAM
+    bank 0, the stimulate instruction. The source reaches the denmems of quad position
+    ``block`` whose current input is enabled."""
+    coords.check_range("FGBlockOnHICANN", block, 0, 3)
+    if not isinstance(stim, FGStimulus):
+        raise ValueError(f"current stimulus {stim!r} is not an FGStimulus")
+    ops = stimulus_sequence(block, stim.values, stim.continuous,
+                            replace(COARSE, pulselength=stim.pulselength))
+    return [(op.tag, op.addr, op.data) for op in ops if isinstance(op, FGWriteOp)]
+
+
+def set_current_stimulus(link, block: int, stim: FGStimulus) -> None:
+    link.writes(current_stimulus_writes(block, stim))

@@ -44,8 +44,10 @@ Configuration is explicit: :meth:`configure_drivers` (driver SRAM words of a
 (an :class:`~bss1.models.fg_storage.FGStorage`: denmem parameters, STP shared values, V_gmax),
 :meth:`configure_neurons` (denmem -> neuron map and firing denmems, or a rectangle size),
 :meth:`configure_neurons_from_model` (the same derived from the neuron builder SRAM, as the chip
-does: :mod:`bss1.models.neuron_builder_map`), and direct access to ``neurons``, ``arrays[h]``
-and ``inputs[h]``.
+does: :mod:`bss1.models.neuron_builder_map`), :meth:`configure_from_model` (all of it plus the
+cap / speed bits, the current stimulus and the analog outputs from a HicannModel in one step:
+:mod:`bss1.models.analog_config`), and direct access to ``neurons``, ``arrays[h]``,
+``inputs[h]`` and ``analog_outputs`` (:class:`~bss1.models.membrane_readout.AnalogOutputs`).
 """
 
 from __future__ import annotations
@@ -56,11 +58,14 @@ import numpy as np
 from bss1.models import fg_layout
 from bss1.models.neuron import (CORE_HZ, DENMEMS_PER_HICANN, DT_ESS, Mismatch, NeuronArray,
                                 compound_neurons)
+from bss1.models.analog_config import configure_from_hicann
+from bss1.models.membrane_readout import AnalogOutputs
 from bss1.models.neuron_builder_map import NO_FIRING, neurons_from_builder
 from bss1.models.stp import StpParameters
 from bss1.models.synapse_array import SynapseArray
 from bss1.models.synapse_input import (STROBE_DTYPE, Increments, SynapseInput,
                                        row_conductance)
+from bss1.models.transform import I_GL_SPEED
 
 __all__ = ["AnalogCore", "STROBE_DTYPE", "WAFER_STROBE_DTYPE", "FIRE_DTYPE", "WAFER_FIRE_DTYPE",
            "fire_line", "denmem_of_fire_line", "N_DRIVERS"]
@@ -135,6 +140,7 @@ class AnalogCore:
             self._dist = np.ones((1, 1, 1, 1), np.float32)
         self._members = None
         self._can_fire = np.ones(self.neurons.n_neurons, bool)
+        self.analog_outputs = AnalogOutputs(self.n_hicanns)
         self.strobes_seen = 0
         self.increments_made = 0
 
@@ -180,16 +186,19 @@ class AnalogCore:
                             f"sram, row)")
         self.inputs[h].configure_from_driver_model(model)
 
-    def configure_fg(self, storage, hicann: int = 0, *, bigcap: bool = True,
-                     i_gl_speed: str = "normal") -> None:
-        """Denmem parameters (default calibration, cap and speed bits as given), the shared STP
-        values and V_gmax0..3 of every quadrant of ``hicann`` from an FGStorage (§4.1: FG block
-        (x, y) serves the drivers of side x, half y)."""
+    def configure_fg(self, storage, hicann: int = 0, *, bigcap=True,
+                     i_gl_speed="normal") -> None:
+        """Denmem parameters (default calibration, cap and speed bits as given: one value for
+        both rows or a (top, bottom) pair), the shared STP values and V_gmax0..3 of every
+        quadrant of ``hicann`` from an FGStorage (§4.1: FG block (x, y) serves the drivers of
+        side x, half y)."""
         h = _check_int("hicann", hicann, 0, self.n_hicanns - 1)
+        caps = _per_row("bigcap", bigcap, lambda v: v in (0, 1))
+        speeds = _per_row("i_gl_speed", i_gl_speed, lambda v: v in I_GL_SPEED)
         base = DENMEMS_PER_HICANN * h
         for index in range(DENMEMS_PER_HICANN):
             x, y = fg_layout.denmem_xy(index)
-            hw = storage.hardware_parameters(x, y, bigcap, i_gl_speed)
+            hw = storage.hardware_parameters(x, y, bool(caps[y]), speeds[y])
             self.neurons.set_hardware_parameters(hw, [base + index])
         for block, (half, side) in enumerate(_QUADRANTS):
             bx, by = fg_layout.block_xy(block)
@@ -219,13 +228,9 @@ class AnalogCore:
         self._can_fire = can_fire
         self._members = None
 
-    def configure_neurons_from_model(self, source, hicann: int = 0) -> None:
-        """Interconnect the denmems of ``hicann`` as its neuron builder SRAM says
-        (:func:`~bss1.models.neuron_builder_map.neurons_from_builder`; ``source``: a HicannModel,
-        a NeuronControlModel or the 512 SRAM words). The neurons of the other HICANNs keep their
-        structure; labels are renumbered in the order of each neuron's lowest denmem. A neuron
-        that spans ``hicann`` and another HICANN (explicit configuration) is an error. Resets the
-        neuron state like :meth:`configure_neurons`."""
+    def neurons_from_model(self, source, hicann: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The ``(neuron_of_denmem, firing_denmem)`` over all denmems that
+        :meth:`configure_neurons_from_model` sets, without setting them."""
         h = _check_int("hicann", hicann, 0, self.n_hicanns - 1)
         local_nod, local_fir = neurons_from_builder(source)
         base = DENMEMS_PER_HICANN * h
@@ -244,7 +249,23 @@ class AnalogCore:
         order = labels[np.argsort(first)]              # by lowest denmem
         relabel = np.empty(fir.size, np.int64)
         relabel[order] = np.arange(order.size)
-        self.configure_neurons(relabel[nod], fir[order])
+        return relabel[nod], fir[order]
+
+    def configure_neurons_from_model(self, source, hicann: int = 0) -> None:
+        """Interconnect the denmems of ``hicann`` as its neuron builder SRAM says
+        (:func:`~bss1.models.neuron_builder_map.neurons_from_builder`; ``source``: a HicannModel,
+        a NeuronControlModel or the 512 SRAM words). The neurons of the other HICANNs keep their
+        structure; labels are renumbered in the order of each neuron's lowest denmem. A neuron
+        that spans ``hicann`` and another HICANN (explicit configuration) is an error. Resets the
+        neuron state like :meth:`configure_neurons`."""
+        self.configure_neurons(*self.neurons_from_model(source, hicann))
+
+    def configure_from_model(self, model, hicann: int = 0):
+        """Everything of ``hicann`` from a HicannModel's digital configuration in one step:
+        neurons, drivers, FG parameters with the cap / speed bits, current stimulus, analog
+        outputs (:func:`bss1.models.analog_config.configure_from_hicann`). Resets the neuron
+        state; returns the decoded :class:`~bss1.models.analog_config.AnalogConfig`."""
+        return configure_from_hicann(self, model, hicann)
 
     # -- events ----------------------------------------------------------------------------------
     def _tables(self):
@@ -388,6 +409,14 @@ class AnalogCore:
             self.arrays[h].sensors.process(
                 pre_groups=(pre[0][ps], pre[2][ps], pre[3][ps], pre[4][ps], pre[5][ps]),
                 post=(post_c[qs], post_d[qs]))
+
+
+def _per_row(name, value, ok):
+    """``value`` for the (top, bottom) rows: one value or a pair, each accepted by ``ok``."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(not isinstance(v, (tuple, list)) and ok(v) for v in pair):
+        raise ValueError(f"{name} {value!r} is not one valid value or a (top, bottom) pair")
+    return pair
 
 
 def _stand_in_firing(neuron_of_denmem, firing_denmem):
