@@ -68,9 +68,11 @@ OUTPUT_SOURCES = ("membrane_top_even", "membrane_top_odd", "membrane_bottom_even
                   "dll_voltage", "none")
 #: Membrane line sources; index = quad position 2 y + x mod 2 = FG block of the current source.
 MEMBRANE_SOURCES = OUTPUT_SOURCES[:4]
-SELECT_WIDTH = 10
-ENABLE_LSB = 2 * SELECT_WIDTH
 _OUT_REG = NEURON_BUILDER.reg("output_config")
+SELECT_WIDTH = _OUT_REG.field("select0").width
+ENABLE_LSB = _OUT_REG.field("enable0").lsb
+assert (_OUT_REG.field("select1").lsb, _OUT_REG.field("enable1").lsb) == (SELECT_WIDTH,
+                                                                           ENABLE_LSB + 1)
 assert ENABLE_LSB + 2 == _OUT_REG.width
 _NCFG = NEURON_BUILDER.reg("neuron_config")
 _NB = HICANN_MAP["neuron_builder"]

@@ -118,7 +118,11 @@ NEURON_BUILDER = BlockType("neuron_builder", (
         ("ra_slow_t", 9, 1), ("gla_slow_t", 10, 1), ("gl_slow_t", 11, 1),
         ("bigcap_b", 12, 1), ("bigcap_t", 13, 1),
         ("spl1_reset_n", 14, 1), ("neuron_reset_n_b", 15, 1), ("neuron_reset_n_t", 16, 1))),
-    Register("output_config", 513, 22, fields(("raw", 0, 22)), doc="analog output mux"),
+    # Bit layout of the analog output mux: the spec gives only the width; one-hot selects and
+    # enables as in models/analog_config.py.
+    Register("output_config", 513, 22, fields(("select0", 0, 10), ("select1", 10, 10),
+                                               ("enable0", 20, 1), ("enable1", 21, 1)),
+             doc="analog output mux: one-hot source select and enable per output"),
     *_sram_timing(0x210),
 ), doc="neuron builder SRAM and config registers, spec §7.1")
 
