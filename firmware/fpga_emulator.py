@@ -64,6 +64,7 @@ from ..host.hostarq import DATA_PORT, RESET_PORT, ArqParams, LinkClosedError
 from ..host.hostarq_udp import FpgaArqEndpoint, bind_udp
 from ..models.config_arq import ArqProtocolError, ConfigInterfaceModel, HostArq
 from ..models.hicann import HicannModel
+from .config_time import ClockedBus, ConfigPhaseClock
 from .experiment import ExperimentResult, HicannL2Port, PlaybackMemory, run_experiment
 from .formats import TRACE_END_WORD, FormatError, FpgaConfig, PacketType, TriggerCommand
 from .jtag import JtagError, decode_jtag_request, encode_jtag_response, fpga_chain
@@ -84,21 +85,24 @@ log = logging.getLogger(__name__)
 # -- the emulated FPGA -------------------------------------------------------------------------
 class _HicannSlot:
     """One HICANN: the register model (its DNC interface twin holds the GbitLink
-    configuration), its layer-2 port, the chip's ARQ twin and the FPGA's side of the ARQ."""
+    configuration), its layer-2 port, its configuration-phase clocked bus, the chip's ARQ twin
+    and the FPGA's side of the ARQ."""
 
-    def __init__(self, timeout: int | None, pll_mhz: int):
+    def __init__(self, timeout: int | None, pll_mhz: int, configuring):
         self.timeout = timeout
         self.pll_mhz = pll_mhz
+        self.configuring = configuring
         self.new_chip()
 
     def new_chip(self) -> None:
-        self.model = HicannModel()
+        self.model = HicannModel(core_mhz=self.pll_mhz)
         self.port = HicannL2Port(self.model, pll_mhz=self.pll_mhz)
+        self.bus = ClockedBus(self.model, self.configuring)
         self.reset_arq()
 
     def reset_arq(self) -> None:
         kw = {} if self.timeout is None else {"timeout": self.timeout}
-        self.chip = ConfigInterfaceModel(self.model.bus, **kw)
+        self.chip = ConfigInterfaceModel(self.bus, **kw)
         self.arq = HostArq(**kw)
 
 
@@ -110,7 +114,10 @@ class FpgaEmulator:
     1801 on the real system); ``params``: HostARQ parameters of the endpoint; ``arq_timeout``:
     retransmission timeout of the FPGA<->chip ARQ in virtual units (None = model default);
     ``pll_mhz``: HICANN core clock; ``threaded``: run experiments on their own thread (False:
-    on the caller's, for deterministic tests).
+    on the caller's, for deterministic tests); ``chip_time_scale`` and ``clock``: the
+    configuration-phase time of the chips (:class:`~bss1.firmware.config_time.ConfigPhaseClock`:
+    wall time between HICANNCONFIG frames x PLL x scale passes on the chips outside
+    experiments, plus 2 cycles per access).
 
     :meth:`status` returns the counters and the state as a dict; :meth:`handle_packet` is the
     application-layer entry point (the endpoint's callback), which never raises for bad input.
@@ -119,12 +126,15 @@ class FpgaEmulator:
     def __init__(self, host: str = "127.0.0.1", data_port: int = 0, reset_port: int = 0, *,
                  soft_reset_port: int | None = None, n_hicanns: int = N_HICANNS,
                  params: ArqParams | None = None, arq_timeout: int | None = None,
-                 pll_mhz: int = 100, threaded: bool = True):
+                 pll_mhz: int = 100, threaded: bool = True, chip_time_scale: float = 1.0,
+                 clock=time.monotonic):
         if isinstance(n_hicanns, bool) or not isinstance(n_hicanns, int) or \
                 not 1 <= n_hicanns <= N_HICANNS:
             raise ValueError(f"n_hicanns {n_hicanns!r} out of range 1..{N_HICANNS}")
         self.n_hicanns = n_hicanns
-        self.slots = [_HicannSlot(arq_timeout, pll_mhz) for _ in range(n_hicanns)]
+        self.chip_time = ConfigPhaseClock(pll_mhz, chip_time_scale=chip_time_scale, clock=clock)
+        self.slots = [_HicannSlot(arq_timeout, pll_mhz, self._configuring)
+                      for _ in range(n_hicanns)]
         self.threaded = threaded
         self._lock = threading.RLock()
         self.arq_now = 0
@@ -171,6 +181,9 @@ class FpgaEmulator:
         self._trace_pending: list[int] | None = None
 
     # -- plumbing ----------------------------------------------------------------------------------
+    def _configuring(self) -> bool:
+        return not self.experiment_running
+
     @property
     def hicanns(self) -> list[HicannModel]:
         return [s.model for s in self.slots]
@@ -357,6 +370,7 @@ class FpgaEmulator:
             systime = self.systime
         res = run_experiment(items, ports, systime, lock=self._lock, **opts)
         with self._lock:
+            self.chip_time.restart()                 # the experiment clocked the chips
             if generation != self._generation:       # soft reset while running: discard
                 return
             self.last_experiment = res
@@ -392,6 +406,10 @@ class FpgaEmulator:
         self._send(PacketType.JTAGBULK, encode_jtag_response(self.jtag.run(nibbles)))
     # -- §2.5 HICANNCONFIG -------------------------------------------------------------------------
     def _hicann_config(self, words: tuple) -> None:
+        if self.experiment_running:
+            self.chip_time.restart()
+        else:
+            self.chip_time.elapse([s.bus for s in self.slots])
         pending = []            # (hicann, ReadHandle) in entry order
         touched = []
         loop = []

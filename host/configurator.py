@@ -10,18 +10,23 @@ configures on one chip, in user coordinates. Entries not given are written with 
 * ``INIT`` — halbe ``HICANN::init`` (§9.5): SPL1 reset, all switch rows zero, repeater-block SRAM
   timings, all repeaters zero, block config 0x20 (DLLs held in reset), neuron builder timings and
   512 zero entries, neuron control zero, synapse-controller timings and all driver SRAM rows zero.
-* ``TIMING_UNCRITICAL`` — synapse array (decoders, weights), synapse controllers with their DLLs
+* ``TIMING_UNCRITICAL`` — floating gates first (all configured blocks in parallel, row by row,
+  with ``cfg.fg_passes``; :mod:`bss1.host.hal_fg`: the host waits each pass's worst-case time
+  with ``link.wait`` and polls SLAVE.busy), then synapse array (decoders, weights), synapse
+  controllers with their DLLs
   held in reset (CNFG, LUTs, SYNRST), phase, GbitLink, synapse switches, crossbar, merger tree and
   DNC mergers, background generators, repeaters, synapse drivers, repeater blocks (DLLs held).
 * ``LOCKING_REPEATER_BLOCKS`` — the repeater-block configs as given (DLL reset released).
 * ``LOCKING_SYNAPSE_DRIVERS`` — the synapse controllers' CNFG as given (driver DLLs released).
 * ``NEURONS`` — neuron config with neurons and SPL1 held in reset, then as given; denmem quads.
 
-Floating gates are not part of this configurator yet. :func:`verify` reads every readable storage
+:func:`verify` reads every readable storage
 register the configuration wrote and compares it with the last word written (the chip's truth:
 a shared register such as the BG seed reads back its last value), plus the synapse weights and
-decoders through the controller's read sequences; mismatches raise :class:`ConfigurationMismatch`
-listing each register by block, name and index.
+decoders through the controller's read sequences, and per configured floating-gate block what the
+chip lets the host read (both RAM banks = the last two rows loaded, OP / BIAS = the last pass,
+SLAVE not busy and without error; the cells themselves are not digitally readable); mismatches
+raise :class:`ConfigurationMismatch` listing each register by block, name and index.
 
 :func:`configure_async` and :func:`verify_async` are the same for an asynchronous link such as
 :class:`~bss1.host.cocotb_link.CocotbConfigLink` (the RTL under cocotb): they share the stage plan
@@ -39,6 +44,8 @@ from ..models import coords
 from ..rtl.regmap import RegisterMapError
 from ..rtl.registers import CROSSBAR_NAMES, DRIVER_SRAMS, HICANN_MAP, SYNAPSE_SWITCH_NAMES
 from . import hal
+from . import hal_fg
+from .floating_gates import DEFAULT_PASSES, Poll, Wait
 from .hal import (BackgroundGenerator, DNCMerger, GbitLink, GbitLinkDirection, HRepeaterOnHICANN,
                   Merger0, Merger1, Merger2, Merger3, MergerConfig, MergerMode, MergerTree, Neuron,
                   NeuronConfig, NeuronQuad, RepeaterBlockConfig, RepeaterConfig, RowConfig,
@@ -47,6 +54,7 @@ from .hal_link import Query, run_queries, run_queries_async
 from .merger_tree import bg_period_for_isi
 
 __all__ = ["STAGES", "HICANNConfig", "ConfigurationMismatch", "init_writes", "stage_writes",
+           "fg_stage_ops",
            "configure", "configure_async", "expected_registers", "verify", "verify_async",
            "random_synapse_driver", "random_merger_tree", "random_hicann_config",
            "routed_hicann_config"]
@@ -76,7 +84,9 @@ class HICANNConfig:
     :class:`VRepeaterOnHICANN`; repeater blocks by block name (``coords.REPEATER_BLOCKS``);
     crossbar rows by ``(hline, side)``; synapse-switch rows by ``(side, line)``; drivers by line;
     synapse controllers by instance name; weights by SynapseRowOnHICANN (256 values); decoders by
-    driver line (2 x 256 values); quads by QuadOnHICANN."""
+    driver line (2 x 256 values); quads by QuadOnHICANN; floating gates by FGBlockOnHICANN
+    (:class:`~bss1.host.hal_fg.FGBlockConfig`; blocks not given are not programmed: floating
+    gates are not reset), programmed with the passes ``fg_passes``."""
 
     repeaters: dict = field(default_factory=dict)
     repeater_blocks: dict = field(default_factory=_default_blocks)
@@ -93,6 +103,8 @@ class HICANNConfig:
     neuron_config: NeuronConfig = field(default_factory=NeuronConfig)
     quads: dict = field(default_factory=dict)
     neuron_builder_timing: SramTiming = field(default_factory=SramTiming)
+    floating_gates: dict = field(default_factory=dict)
+    fg_passes: tuple = DEFAULT_PASSES
 
     def check(self) -> list[str]:
         """sthal-like software checks: at most one closed crossbar switch per row side, a
@@ -216,36 +228,74 @@ def _stage_plan(cfg: HICANNConfig, stages, progress):
     problems = cfg.check()
     if problems:
         raise ValueError("HICANN config fails its checks: " + "; ".join(problems))
-    plan = [(s, stage_writes(cfg, s)) for s in stages]      # everything encoded before writing
-    for i, (stage, writes) in enumerate(plan):
+    plan = [(s, fg_stage_ops(cfg) if s == "TIMING_UNCRITICAL" else [], stage_writes(cfg, s))
+            for s in stages]                        # everything encoded before writing
+    for i, (stage, fg_ops, writes) in enumerate(plan):
         if progress is not None:
             progress(stage, i + 1, len(plan))
-        log.info("stage %d/%d %s: %d writes", i + 1, len(plan), stage, len(writes))
-        yield writes
+        log.info("stage %d/%d %s: %d writes, %d floating-gate ops", i + 1, len(plan), stage,
+                 len(writes), len(fg_ops))
+        yield fg_ops, writes
+
+
+def fg_stage_ops(cfg: HICANNConfig) -> list:
+    """The floating-gate programming ops of ``cfg`` (first part of TIMING_UNCRITICAL)."""
+    if not cfg.floating_gates:
+        return []
+    return hal_fg.fg_program_ops(cfg.floating_gates, cfg.fg_passes)
+
+
+def _n_writes(fg_ops) -> int:
+    return sum(1 for op in fg_ops if not isinstance(op, (Wait, Poll)))
 
 
 def configure(link, cfg: HICANNConfig, *, stages=STAGES,
               progress: Callable[[str, int, int], None] | None = None) -> int:
     """Write ``cfg`` through ``link`` in ``stages`` order (a subsequence of :data:`STAGES`);
     ``progress(stage, number, total)`` is called before each stage. Returns the number of
-    writes."""
+    writes. Floating gates need ``link.wait`` for their programming time (without it the host
+    only polls)."""
     n = 0
-    for writes in _stage_plan(cfg, stages, progress):
+    for fg_ops, writes in _stage_plan(cfg, stages, progress):
+        if fg_ops:
+            hal_fg.run_fg_ops(link, fg_ops)
         link.writes(writes)
-        n += len(writes)
+        n += len(writes) + _n_writes(fg_ops)
     return n
+
+
+async def _run_fg_ops_async(link, ops, max_polls: int = 1000) -> None:
+    for op in ops:
+        if isinstance(op, Wait):
+            await link.flush()
+            if hasattr(link, "wait"):
+                await link.wait(op.pll_cycles)
+        elif isinstance(op, Poll):
+            for _ in range(max_polls):
+                handle = link.read(op.tag, op.addr)
+                await link.flush()
+                if handle.data & op.mask == op.value:
+                    break
+            else:
+                raise TimeoutError(f"tag {op.tag} address {op.addr:#06x}: no {op.value:#x} "
+                                   f"under mask {op.mask:#x} after {max_polls} reads")
+        else:
+            link.write(*op)
 
 
 async def configure_async(link, cfg: HICANNConfig, *, stages=STAGES,
                           progress: Callable[[str, int, int], None] | None = None) -> int:
     """:func:`configure` over an asynchronous link (``writes`` queues, ``await flush()``
     transmits, e.g. :class:`~bss1.host.cocotb_link.CocotbConfigLink`): each stage is flushed,
-    i.e. acknowledged by the chip, before the next one starts."""
+    i.e. acknowledged by the chip, before the next one starts; floating-gate waits are
+    ``await link.wait(pll_cycles)`` where the link has it."""
     n = 0
-    for writes in _stage_plan(cfg, stages, progress):
+    for fg_ops, writes in _stage_plan(cfg, stages, progress):
+        if fg_ops:
+            await _run_fg_ops_async(link, fg_ops)
         link.writes(writes)
         await link.flush()
-        n += len(writes)
+        n += len(writes) + _n_writes(fg_ops)
     return n
 
 
@@ -320,6 +370,12 @@ def _verify_plan(cfg: HICANNConfig, stages, synapses: bool):
             syn_items.append((f"decoders of synapse driver {line}",
                               tuple(tuple(r) for r in dec)))
 
+    fg_items = []
+    if "TIMING_UNCRITICAL" in stages:
+        for block, fgc in sorted(cfg.floating_gates.items()):
+            queries.append(hal_fg.fg_block_query(block))
+            fg_items.append((block, hal_fg.expected_fg_readback(block, fgc, cfg.fg_passes)))
+
     def check(results) -> int:
         got = results[0]
         mismatches = []
@@ -329,6 +385,19 @@ def _verify_plan(cfg: HICANNConfig, stages, synapses: bool):
                 digits = (reg.width + 3) // 4
                 mismatches.append((where, f"{expected[key]:#0{digits + 2}x}",
                                    f"{got[key]:#0{digits + 2}x}"))
+        fg_results = results[1 + len(syn_items):]
+        for (block, exp), value in zip(fg_items, fg_results):
+            name = f"floating-gate block {block}"
+            for b in range(2):
+                if value.ram[b] != exp.ram[b]:
+                    diff = [i for i, (a, c) in enumerate(zip(exp.ram[b], value.ram[b])) if a != c]
+                    mismatches.append((f"{name} RAM bank {b}", "configured values",
+                                       f"{len(diff)} differing, first at column {diff[0]}"))
+            if value.config != exp.config:
+                mismatches.append((f"{name} OP/BIAS", f"{exp.config}", f"{value.config}"))
+            if (value.busy, value.error) != (0, 0):
+                mismatches.append((f"{name} SLAVE", "busy 0 error 0",
+                                   f"busy {value.busy} error {value.error}"))
         for (what, exp), value in zip(syn_items, results[1:]):
             if value != exp:
                 diff = [i for i, (a, b) in enumerate(zip(_flat(exp), _flat(value))) if a != b]
@@ -336,7 +405,7 @@ def _verify_plan(cfg: HICANNConfig, stages, synapses: bool):
                                                               f"at index {diff[0]}"))
         if mismatches:
             raise ConfigurationMismatch(mismatches)
-        return len(expected) + len(syn_items)
+        return len(expected) + len(syn_items) + len(fg_items)
     return queries, check
 
 
@@ -402,9 +471,12 @@ def _random_repeater(rng: random.Random, sending: bool) -> RepeaterConfig:
     return rng.choice(choices)
 
 
-def random_hicann_config(seed: int, *, synapses: bool = False) -> HICANNConfig:
+def random_hicann_config(seed: int, *, synapses: bool = False, all_synapses: bool = False,
+                         floating_gates: bool = False) -> HICANNConfig:
     """A random, check-clean configuration of every digital block; ``synapses`` adds a few random
-    weight rows and decoder double rows."""
+    weight rows and decoder double rows, ``all_synapses`` all 448 weight rows and 224 decoder
+    double rows, ``floating_gates`` random values for all four FG blocks (passes: the default;
+    set ``fg_passes`` for another timing)."""
     rng = random.Random(seed)
     cfg = HICANNConfig()
     for y in range(64):
@@ -452,7 +524,17 @@ def random_hicann_config(seed: int, *, synapses: bool = False) -> HICANNConfig:
         cfg.quads[q] = _random_quad(rng)
     cfg.neuron_builder_timing = SramTiming(rng.randrange(256), rng.randrange(16),
                                            rng.randrange(16))
-    if synapses:
+    if floating_gates:
+        for b in range(4):
+            cfg.floating_gates[b] = hal_fg.FGBlockConfig(
+                tuple(tuple(rng.randrange(1024) for _ in range(129)) for _ in range(24)))
+    if all_synapses:
+        for row in range(448):
+            cfg.weights[row] = tuple(rng.randrange(16) for _ in range(256))
+        for line in range(224):
+            cfg.decoders[line] = tuple(tuple(rng.randrange(16) for _ in range(256))
+                                       for _ in range(2))
+    elif synapses:
         for row in rng.sample(range(448), 4):
             cfg.weights[row] = tuple(rng.randrange(16) for _ in range(256))
         for line in rng.sample(range(224), 2):

@@ -10,13 +10,18 @@ This module gathers the families:
 * :mod:`bss1.host.hal_neurons` — merger tree / DNC mergers, phase, BGs, GbitLink, neuron
   builder (quads, neuron config);
 * :mod:`bss1.host.hal_synapses` — synapse drivers, synapse controllers (CNFG, LUTs, SYNRST),
-  weights and decoders.
+  weights and decoders;
+* :mod:`bss1.host.hal_fg` — floating-gate blocks (programming, RAM / OP / BIAS / SLAVE
+  read-back).
 
 Every set_X has ``X_writes(...)`` (the writes, for batching) and every get_X an ``X_query(...)``
 (:class:`~bss1.host.hal_link.Query`, for :func:`~bss1.host.hal_link.run_queries`).
 """
 
+from .floating_gates import COARSE, DEFAULT_PASSES, FINE, FGConfig
 from .gbitlink import GbitLink, GbitLinkDirection
+from .hal_fg import *          # noqa: F401,F403
+from .hal_fg import __all__ as _fg_all
 from .hal_l1 import *          # noqa: F401,F403
 from .hal_l1 import __all__ as _l1_all
 from .hal_link import *        # noqa: F401,F403
@@ -30,7 +35,8 @@ from .merger_tree import (BackgroundGenerator, DNCMerger, Merger0, Merger1, Merg
                           MergerConfig, MergerMode, MergerTree)
 from .synapse_driver import RowConfig, SynapseDriverConfig
 
-__all__ = [*_link_all, *_l1_all, *_neurons_all, *_synapses_all, "GbitLink", "GbitLinkDirection",
+__all__ = [*_link_all, *_l1_all, *_neurons_all, *_synapses_all, *_fg_all, "FGConfig", "COARSE",
+           "FINE", "DEFAULT_PASSES", "GbitLink", "GbitLinkDirection",
            "Direction", "RepeaterMode", "BackgroundGenerator", "DNCMerger", "Merger0", "Merger1",
            "Merger2", "Merger3", "MergerConfig", "MergerMode", "MergerTree", "RowConfig",
            "SynapseDriverConfig"]

@@ -3,7 +3,8 @@
 
 A *link* reaches the registers of one HICANN: anything with ``write(tag, addr, data)``,
 ``writes([(tag, addr, data), ...])`` and ``read_many([(tag, addr), ...]) -> [data, ...]``
-(:class:`HicannLink`). Thin adapters make the existing transports links:
+(:class:`HicannLink`); optionally ``wait(pll_cycles)``, which lets that much chip time pass
+(the model's configuration-phase idle time; a wall-clock sleep over UDP). Thin adapters make the existing transports links:
 
 * :class:`ModelLink` — a :class:`~bss1.models.hicann.HicannModel` in the same process;
 * :class:`UdpLink` — one HICANN behind :class:`~bss1.firmware.fpga_emulator.HostHicannLink`;
@@ -76,6 +77,13 @@ class ModelLink:
     def read_many(self, reads: Iterable[Read]) -> list[int]:
         return [self._bus(tag, addr, False, 0) for tag, addr in reads]
 
+    def read(self, tag: int, addr: int) -> int:
+        return self._bus(tag, addr, False, 0)
+
+    def wait(self, pll_cycles: int) -> None:
+        """Configuration-phase time: :meth:`~bss1.models.hicann.HicannModel.idle`."""
+        self.model.idle(pll_cycles)
+
 
 class UdpLink:
     """HICANN ``hicann`` behind a :class:`~bss1.firmware.fpga_emulator.HostHicannLink`.
@@ -95,6 +103,14 @@ class UdpLink:
 
     def read_many(self, reads: Iterable[Read]) -> list[int]:
         return self.host_link.read_many(self.hicann, reads)
+
+    def read(self, tag: int, addr: int) -> int:
+        return self.host_link.read(self.hicann, tag, addr)
+
+    def wait(self, pll_cycles: int) -> None:
+        """Flush, then sleep ``pll_cycles`` PLL cycles of wall time (the FPGA lets the chip
+        time pass meanwhile)."""
+        self.host_link.wait(pll_cycles)
 
     def flush(self) -> None:
         self.host_link.flush()

@@ -7,6 +7,8 @@
   connected :class:`~bss1.host.hostarq_udp.HostArqClient`: writes are buffered (<= 180 entries per
   frame) and flushed when full, before any read and on :meth:`HostHicannLink.flush`; responses are
   demultiplexed per (HICANN, tag), as the host's 64 queues (dnc<<4)|(hicann<<1)|tag do.
+  :meth:`HostHicannLink.wait` flushes and sleeps a number of PLL cycles of wall time (the chip's
+  configuration-phase time passes meanwhile, e.g. a floating-gate programming pass).
 """
 
 from __future__ import annotations
@@ -78,17 +80,23 @@ class HostHicannLink:
 
     Writes are buffered (<= 180 entries per frame) and flushed when the buffer is full, before any
     read and on :meth:`flush`. Responses are demultiplexed into queues per (HICANN, tag); a read
-    waits up to ``read_timeout`` seconds for its response.
+    waits up to ``read_timeout`` seconds for its response. ``pll_mhz``: the chips' core clock,
+    for :meth:`wait`; ``sleep``: the wall-clock sleep (injectable for tests).
     """
 
     def __init__(self, client: HostArqClient, *, dnc: int = 0, n_hicanns: int = N_HICANNS,
-                 read_timeout: float = READ_TIMEOUT_S):
+                 read_timeout: float = READ_TIMEOUT_S, pll_mhz: int = 100, sleep=time.sleep):
         if not 1 <= n_hicanns <= N_HICANNS:
             raise ValueError(f"n_hicanns {n_hicanns!r} out of range 1..{N_HICANNS}")
         self.client = client
         self.dnc = dnc
         self.n_hicanns = n_hicanns
         self.read_timeout = read_timeout
+        if isinstance(pll_mhz, bool) or not isinstance(pll_mhz, int) or not 100 <= pll_mhz <= 250:
+            raise ValueError(f"PLL frequency {pll_mhz!r} MHz out of range 100..250")
+        self.pll_mhz = pll_mhz
+        self._sleep = sleep
+        self.waited_s = 0.0
         self._buffer: list[int] = []
         self._queues: dict[tuple[int, int], collections.deque] = \
             collections.defaultdict(collections.deque)
@@ -111,6 +119,18 @@ class HostHicannLink:
             chunk = self._buffer[:MAX_ENTRIES_PER_FRAME]
             self.client.send(PacketType.HICANNCONFIG, chunk)
             del self._buffer[:len(chunk)]
+
+    def wait(self, pll_cycles: int) -> None:
+        """Send the buffered entries, wait until the FPGA has acknowledged them (the chip has
+        them), then sleep ``pll_cycles`` core cycles of wall time."""
+        if isinstance(pll_cycles, bool) or not isinstance(pll_cycles, int) or pll_cycles < 0:
+            raise ValueError(f"cycle count {pll_cycles!r} must be an int >= 0")
+        self.flush()
+        if not self.client.wait_sent(self.read_timeout):
+            raise TimeoutError(f"entries not acknowledged within {self.read_timeout} s")
+        seconds = pll_cycles / (self.pll_mhz * 1e6)
+        self.waited_s += seconds
+        self._sleep(seconds)
 
     def write(self, hicann: int, tag: int, addr: int, data: int) -> None:
         """Queue one register write."""
