@@ -113,7 +113,8 @@ def amaranth_speed(cycles):
 
     async def tb(ctx):
         ctx.set(dut.fire_cmd.valid, 0)
-        ctx.set(dut.l2_rx.as_value(), 0)
+        ctx.set(dut.l2_in.valid, 0)
+        ctx.set(dut.l2_out.ready, 1)
         host = HostArq()
         writes, routes = routed_traffic()
         for w in writes:

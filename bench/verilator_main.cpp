@@ -42,7 +42,9 @@ int main(int argc, char** argv) {
     top->cfg_rx___05Fvalid = 0;
     top->cfg_tx___05Fready = 1;
     top->fire_cmd___05Fvalid = 0;
-    top->l2_rx = 0;
+    top->l2_in___05Fvalid = 0;
+    top->l2_out___05Fready = 1;
+    top->systime_reset = 0;
     top->rst = 1;
     top->clk = 0;
     top->eval();
