@@ -88,8 +88,9 @@ class ModelLink:
 class UdpLink:
     """HICANN ``hicann`` behind a :class:`~bss1.firmware.fpga_emulator.HostHicannLink`.
 
-    Writes are queued on the host link; a run of reads is sent together with the writes queued
-    before it, so a transaction costs one round trip per run of reads."""
+    Writes are queued on the host link; a transaction (:func:`transact`, every get_) is
+    pipelined: all its writes and reads are sent in order before the responses are collected,
+    so it costs one round trip however its reads and writes alternate."""
 
     def __init__(self, host_link, hicann: int = 0):
         self.host_link = host_link
@@ -116,21 +117,7 @@ class UdpLink:
         self.host_link.flush()
 
     def transact(self, ops: Sequence[Op]) -> list[int]:
-        out: list[int] = []
-        reads: list[Read] = []
-        for op in _checked(ops):
-            if len(op) == 3:
-                if reads:
-                    out += self.read_many(reads)
-                    reads = []
-                self.write(*op)
-            else:
-                reads.append(op)
-        if reads:
-            out += self.read_many(reads)
-        else:
-            self.flush()
-        return out
+        return self.host_link.transact(self.hicann, list(_checked(ops)))
 
 
 def _checked(ops: Iterable[Op]):

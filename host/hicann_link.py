@@ -159,6 +159,29 @@ class HostHicannLink:
             out.append(e.data)
         return out
 
+    def transact(self, hicann: int, ops) -> list[int]:
+        """Run writes ``(tag, addr, data)`` and reads ``(tag, addr)`` of one HICANN in order,
+        pipelined: every entry is sent before the first response is awaited (the FPGA serves
+        entries in order). Returns the read data in order."""
+        self._check_hicann(hicann)
+        reads = []
+        for op in ops:
+            if len(op) == 3:
+                self._put(encode_entry(hicann, op[0], True, op[1], op[2], self.dnc))
+            else:
+                self._put(encode_entry(hicann, op[0], False, op[1], READ_MARK, self.dnc))
+                reads.append(op)
+        self.flush()
+        end = time.monotonic() + self.read_timeout
+        out = []
+        for tag, addr in reads:
+            e = self._next_response(hicann, tag, end)
+            if e.addr != addr:
+                raise HicannLinkError(f"HICANN {hicann} tag {tag}: response for address "
+                                      f"{e.addr:#06x}, expected {addr:#06x}")
+            out.append(e.data)
+        return out
+
     def read(self, hicann: int, tag: int, addr: int) -> int:
         return self.read_many(hicann, [(tag, addr)])[0]
 

@@ -238,3 +238,17 @@ def test_fg_stage_position_and_check_before_writing():
                                          r"FGBlockConfig$"):
         C.configure(rec, bad)
     assert seen == []
+
+
+def test_transaction_is_pipelined_over_udp():
+    """Writes and reads alternating in one transaction go out in one frame, in order."""
+    from bss1.firmware.formats import PacketType
+    xb = HICANN_MAP["crossbar_left"]
+    ops = []
+    for i in range(5):
+        ops += [(xb.tag, xb.address("row", i), i + 1), (xb.tag, xb.address("row", i)),
+                (xb.tag, xb.address("row", i), 0), (xb.tag, xb.address("row", i))]
+    with udp() as (emu, host, link):
+        before = emu.packets[PacketType.HICANNCONFIG]
+        assert hal.transact(link, ops) == [v for i in range(5) for v in (i + 1, 0)]
+        assert emu.packets[PacketType.HICANNCONFIG] - before == 1
