@@ -42,9 +42,11 @@ from amaranth.hdl import EnableInserter
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .dnc_interface import L2Pulse, check_core_mhz
 from .hicann import NEIGHBOUR_PORTS, Hicann
 from .l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, Strobe, l1_array
 from .stub_analog import FireCommand
+from .synapse_controller import SynapseArrayPort
 
 __all__ = ["StrobeRecord", "FireCommand", "AnalogBridge", "HicannAnalogTop", "STAMP_BITS",
            "DEFAULT_HORIZON", "DEFAULT_SNAPSHOT_DEPTH"]
@@ -267,18 +269,29 @@ class HicannAnalogTop(wiring.Component):
 
     The chip runs under a clock enable: ``run`` = 0 freezes every register of the
     :class:`~bss1.rtl.hicann.Hicann` and the bridge's counter, while the bridge keeps serving
-    its streams. The configuration streams are gated with ``run`` too (no handshake while
-    frozen), so a configuration driver may run at any time. Hold ``run`` = 1 through reset.
+    its streams. The configuration streams and the layer-2 streams are gated with ``run`` too (no
+    handshake while frozen), so a configuration driver may run at any time. Hold ``run`` = 1
+    through reset.
 
-    Ports: ``cfg_rx`` / ``cfg_tx`` (as :class:`~bss1.rtl.stub_analog.HicannTestTop`), ``run``,
-    ``strobe_rec``, ``fire_cmd``, ``l2_rx`` / ``l2_tx``, the line monitors ``hline`` /
-    ``vline``, ``strobes``, ``fire``, and status: ``cycle``, ``strobes_captured``,
-    ``strobes_lost``, ``overflow``, ``late``, ``commands_pending``, ``bus_errors``,
-    ``l1_conflict``, ``syndrv_conflict``, ``lost``.
+    Ports: ``cfg_rx`` / ``cfg_tx`` and the layer-2 side ``l2_in`` / ``l2_out`` /
+    ``systime_reset`` / ``systime`` / ``dnc_out`` (as :class:`~bss1.rtl.stub_analog.HicannTestTop`),
+    ``run``, ``strobe_rec``, ``fire_cmd``, the synapse controllers' array access ports
+    ``synapse_array_top`` / ``synapse_array_bottom`` (controller side out: the harness answers
+    them from the analog core's synapse array, counting run cycles only:
+    :mod:`bss1.models.analog_array_service`), the line monitors ``hline`` / ``vline``,
+    ``strobes``, ``fire``, and status: ``cycle``, ``strobes_captured``, ``strobes_lost``,
+    ``overflow``, ``late``, ``commands_pending``, ``bus_errors``, ``l1_conflict``,
+    ``syndrv_conflict``, ``lost``.
     """
 
     def __init__(self, *, hop_latency: int = 1, arq_timeout: int = 2000,
-                 snapshot_depth: int = DEFAULT_SNAPSHOT_DEPTH, horizon: int = DEFAULT_HORIZON):
+                 snapshot_depth: int = DEFAULT_SNAPSHOT_DEPTH, horizon: int = DEFAULT_HORIZON,
+                 core_mhz: int = 100):
+        try:
+            self.core_mhz = check_core_mhz(core_mhz)
+        except ValueError:
+            self._MustUse__silence = True       # never elaborated: no unused-object warning
+            raise
         self.hop_latency = hop_latency
         self.arq_timeout = arq_timeout
         self.snapshot_depth = snapshot_depth
@@ -289,8 +302,13 @@ class HicannAnalogTop(wiring.Component):
             "run": In(1),
             "strobe_rec": Out(stream.Signature(StrobeRecord)),
             "fire_cmd": In(stream.Signature(FireCommand)),
-            "l2_rx": In(l1_array(N_CHANNELS)),
-            "l2_tx": Out(l1_array(N_CHANNELS)),
+            "l2_in": In(stream.Signature(L2Pulse)),
+            "l2_out": Out(stream.Signature(L2Pulse)),
+            "systime_reset": In(1),
+            "systime": Out(15),
+            "dnc_out": Out(l1_array(N_CHANNELS)),
+            "synapse_array_top": Out(SynapseArrayPort()),
+            "synapse_array_bottom": Out(SynapseArrayPort()),
             "hline": Out(l1_array(N_HLINES)),
             "vline": Out(l1_array(N_VLINES)),
             "strobes": Out(data.ArrayLayout(Strobe, N_DRIVERS)),
@@ -309,23 +327,26 @@ class HicannAnalogTop(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        chip = Hicann(hop_latency=self.hop_latency, arq_timeout=self.arq_timeout)
+        chip = Hicann(hop_latency=self.hop_latency, arq_timeout=self.arq_timeout,
+                      core_mhz=self.core_mhz)
         m.submodules.hicann = EnableInserter(self.run)(chip)
         m.submodules.bridge = bridge = AnalogBridge(snapshot_depth=self.snapshot_depth,
                                                     horizon=self.horizon)
         wiring.connect(m, wiring.flipped(self.fire_cmd), bridge.fire_cmd)
         wiring.connect(m, bridge.strobe_rec, wiring.flipped(self.strobe_rec))
+        for half in ("top", "bottom"):
+            wiring.connect(m, getattr(chip, f"synapse_array_{half}"),
+                           wiring.flipped(getattr(self, f"synapse_array_{half}")))
         run = self.run
+        for rx, tx in ((self.cfg_rx, chip.cfg_rx), (self.l2_in, chip.l2_in),
+                       (chip.cfg_tx, self.cfg_tx), (chip.l2_out, self.l2_out)):
+            m.d.comb += [tx.valid.eq(rx.valid & run), tx.payload.eq(rx.payload),
+                         rx.ready.eq(tx.ready & run)]
         m.d.comb += [
-            chip.cfg_rx.valid.eq(self.cfg_rx.valid & run),
-            chip.cfg_rx.payload.eq(self.cfg_rx.payload),
-            self.cfg_rx.ready.eq(chip.cfg_rx.ready & run),
-            self.cfg_tx.valid.eq(chip.cfg_tx.valid & run),
-            self.cfg_tx.payload.eq(chip.cfg_tx.payload),
-            chip.cfg_tx.ready.eq(self.cfg_tx.ready & run),
             bridge.run.eq(run),
             chip.fire.eq(bridge.fire), bridge.strobes.eq(chip.strobes),
-            chip.l2_rx.eq(self.l2_rx), self.l2_tx.eq(chip.l2_tx),
+            chip.systime_reset.eq(self.systime_reset), self.systime.eq(chip.systime),
+            self.dnc_out.eq(chip.dnc_out),
             self.hline.eq(chip.hline), self.vline.eq(chip.vline),
             self.strobes.eq(chip.strobes), self.fire.eq(bridge.fire),
             self.cycle.eq(bridge.cycle),

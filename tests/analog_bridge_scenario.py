@@ -123,7 +123,7 @@ def model_run(cycles: int, isi: int = 200, hop_latency: int = 1):
     model.writes(bg_enable_writes(isi))
     double = DelayedFireDouble(cycle=0)
     schedule = {}
-    ev = {"l2_tx": [], "hline": [], "strobes": [], "fire": []}
+    ev = {"dnc_out": [], "hline": [], "strobes": [], "fire": []}
     for c in range(cycles):
         fire = sorted(schedule.pop(c, ()))
         out = model.step(fire)
@@ -131,7 +131,7 @@ def model_run(cycles: int, isi: int = 200, hop_latency: int = 1):
         arr = np.array([(c, L, s, a) for L, (s, a) in strobes], STROBE_DTYPE)
         for t, d in double.step(1, arr):
             schedule.setdefault(int(t), set()).add(int(d))
-        ev["l2_tx"] += [(c, ch, a) for ch, a in sorted(out["l2_tx"].items())]
+        ev["dnc_out"] += [(c, ch, a) for ch, a in sorted(out["dnc_out"].items())]
         ev["hline"] += [(c, y, a) for y, a in sorted(out["hline"].items())]
         ev["strobes"] += [(c, L, s, a) for L, (s, a) in strobes]
         ev["fire"] += [(c, n) for n in fire]
@@ -145,18 +145,18 @@ def shift(ev: dict, offset: int, lo: int, hi: int) -> dict:
 
 
 def check_against_model(rtl: dict, double: DelayedFireDouble, start: int, end: int) -> dict:
-    """Assert that the RTL's event lists (``l2_tx``, ``hline``, ``fire`` as (cycle, ...) in RTL
+    """Assert that the RTL's event lists (``dnc_out``, ``hline``, ``fire`` as (cycle, ...) in RTL
     cycles; the strobes are the RTL double's log) equal the model's on [start, end), aligned on
     the first event leaving the chip (the first BG event). Returns event counts."""
     rtl = dict(rtl, strobes=list(double.log))
     rtl = {k: [e for e in v if start <= e[0] < end] for k, v in rtl.items()}
-    assert rtl["l2_tx"], "no event left the chip"
-    assert rtl["l2_tx"][0][2] == BG_ADDRESS, rtl["l2_tx"][0]
+    assert rtl["dnc_out"], "no event left the chip"
+    assert rtl["dnc_out"][0][2] == BG_ADDRESS, rtl["dnc_out"][0]
     ref = model_run(end - start + 400)
-    assert ref["l2_tx"][0][2] == BG_ADDRESS, ref["l2_tx"][0]
-    offset = rtl["l2_tx"][0][0] - ref["l2_tx"][0][0]
+    assert ref["dnc_out"][0][2] == BG_ADDRESS, ref["dnc_out"][0]
+    offset = rtl["dnc_out"][0][0] - ref["dnc_out"][0][0]
     ref = shift(ref, -offset, start, end)
-    for key in ("l2_tx", "hline", "strobes", "fire"):
+    for key in ("dnc_out", "hline", "strobes", "fire"):
         assert rtl[key] == ref[key], (key, rtl[key][:12], ref[key][:12])
     # the loop closed: every routed driver strobed, each fired its denmem, whose events (address
     # MSBs DENMEM_ADDRESS_MSB) left the chip
@@ -164,6 +164,6 @@ def check_against_model(rtl: dict, double: DelayedFireDouble, start: int, end: i
     assert sorted({e[1] for e in rtl["strobes"]}) == lines
     assert sorted({n for _, n in rtl["fire"]}) == sorted({double.fire_target(L) for L in lines})
     assert rtl["fire"] == sorted({(c, n) for c, n in double.fired_log if start <= c < end})
-    denmem_events = [e for e in rtl["l2_tx"] if e[2] >> 4 == DENMEM_ADDRESS_MSB]
+    denmem_events = [e for e in rtl["dnc_out"] if e[2] >> 4 == DENMEM_ADDRESS_MSB]
     assert len(denmem_events) >= len(lines), denmem_events
     return {k: len(v) for k, v in rtl.items()}

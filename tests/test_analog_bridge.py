@@ -369,30 +369,30 @@ def test_closed_loop_against_hicann_model():
     """BG event -> L1 -> 4 drivers -> strobes -> double fires 4 denmems 12 cycles later -> priority
     encoder -> merger -> DNC merger -> sending repeater -> HLine: the RTL coupled through the
     bridge and the adapter (window 8) and HicannModel coupled cycle by cycle to the same double
-    agree on every l2_tx, HLine, strobe and fire event (aligned on the first BG event)."""
+    agree on every DNC merger output, HLine, strobe and fire event (aligned on the first BG event)."""
     from bss1.rtl.config.sim import arq_transact
     from bss1.models.config_arq import HostArq
 
     dut = HicannAnalogTop()
     double = scen.DelayedFireDouble(cycle=0)
     adapter = AmaranthAnalogAdapter(dut, double, window=8)
-    rtl = {"l2_tx": [], "hline": [], "fire": []}
+    rtl = {"dnc_out": [], "hline": [], "fire": []}
     state = {}
     run_cycles = 640
 
     async def monitor(ctx):
         async for _, _, run, cycle, l2, hl, fire in ctx.tick().sample(
-                dut.run, dut.cycle, dut.l2_tx.as_value(), dut.hline.as_value(), dut.fire):
+                dut.run, dut.cycle, dut.dnc_out.as_value(), dut.hline.as_value(), dut.fire):
             if not run:
                 continue
-            rtl["l2_tx"] += [(cycle, i, a) for i, a in _l1(l2, 8)]
+            rtl["dnc_out"] += [(cycle, i, a) for i, a in _l1(l2, 8)]
             rtl["hline"] += [(cycle, i, a) for i, a in _l1(hl, 64)]
             if fire:
                 rtl["fire"] += [(cycle, n) for n in range(512) if fire >> n & 1]
 
     async def bench(ctx):
         ctx.set(dut.run, 1)
-        ctx.set(dut.l2_rx.as_value(), 0)
+        ctx.set(dut.l2_in.valid, 0)                     # layer-2 input tied off
         host = HostArq()
         for w in scen.base_writes():
             host.write(*w)
@@ -414,4 +414,4 @@ def test_closed_loop_against_hicann_model():
     assert {k: state[k] for k in ("late", "strobes_lost", "bus_errors", "l1_conflict")} == \
         {"late": 0, "strobes_lost": 0, "bus_errors": 0, "l1_conflict": 0}
     counts = scen.check_against_model(rtl, double, state["start"], adapter.t)
-    assert counts["strobes"] >= 8 and counts["l2_tx"] >= 10, counts
+    assert counts["strobes"] >= 8 and counts["dnc_out"] >= 10, counts

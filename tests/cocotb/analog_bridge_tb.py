@@ -2,7 +2,7 @@
 (rtl/analog_bridge.py: HicannAnalogTop), coupled to an analog-core test double by
 :class:`bss1.models.analog_adapter.CocotbAnalogAdapter` (one Timer per window).
 
-Run by tests/cocotb/test_analog_bridge.py and bench/analog_bridge.py. Shape of cocotb's
+Run by tests/cocotb/test_analog_bridge_icarus.py and bench/analog_bridge.py. Shape of cocotb's
 matrix_multiplier example: a configuration driver, the adapter as the analog driver, event-driven
 monitors of the output ports, HicannModel with the same double as the model, the checker in
 tests/analog_bridge_scenario.py.
@@ -34,7 +34,10 @@ def _env_int(name, default):
 async def start(dut):
     """Tie the inputs, run enabled, start the clock, reset."""
     for name in ("cfg_rx__valid", "cfg_rx__payload", "cfg_tx__ready", "fire_cmd__valid",
-                 "fire_cmd__payload", "strobe_rec__ready", "l2_rx"):
+                 "fire_cmd__payload", "strobe_rec__ready", "l2_in__valid", "l2_in__payload",
+                 "l2_out__ready", "systime_reset",
+                 *(f"synapse_array_{h}__{s}" for h in ("top", "bottom")
+                   for s in ("ack", "rdata", "corr"))):
         handle(dut, name).value = 0
     handle(dut, "run").value = 1
     tb = ClockedTestbench(dut, period_ns=PERIOD_NS)
@@ -103,7 +106,7 @@ async def closed_loop(dut):
     t0 = time.perf_counter()
     await configure(dut, tb, 200)
     t1 = time.perf_counter()
-    monitors = {"l2_tx": ChangeMonitor(dut, "l2_tx"), "hline": ChangeMonitor(dut, "hline"),
+    monitors = {"dnc_out": ChangeMonitor(dut, "dnc_out"), "hline": ChangeMonitor(dut, "hline"),
                 "fire": ChangeMonitor(dut, "fire")}
     double = scen.DelayedFireDouble(cycle=0)
     adapter = CocotbAnalogAdapter(dut, double, window=window, period_ns=PERIOD_NS)
@@ -111,7 +114,7 @@ async def closed_loop(dut):
     t2 = time.perf_counter()
     for m in monitors.values():
         m.stop()
-    rtl = {"l2_tx": _l1(monitors["l2_tx"].samples, 8),
+    rtl = {"dnc_out": _l1(monitors["dnc_out"].samples, 8),
            "hline": _l1(monitors["hline"].samples, 64),
            "fire": [(c, n) for c, v in sorted(monitors["fire"].samples.items())
                     for n in range(512) if v >> n & 1]}
@@ -121,7 +124,7 @@ async def closed_loop(dut):
     dut._log.info(f"closed loop: {counts} in {adapter.t - adapter.start} cycles, "
                   f"{adapter.windows} windows; configuration {t1 - t0:.1f} s, loop "
                   f"{t2 - t1:.1f} s, model and checks {time.perf_counter() - t2:.1f} s")
-    assert counts["strobes"] >= 8 and counts["l2_tx"] >= 10, counts
+    assert counts["strobes"] >= 8 and counts["dnc_out"] >= 10, counts
     out = os.environ.get("BSS1_TB_OUT")
     if out:
         with open(out, "w") as f:
