@@ -5,10 +5,12 @@ through :class:`~bss1.host.udp_proxy.FaultyUdpProxy` at 1 % and 10 % loss (both 
 setting runs ``--runs`` times for about ``--seconds`` of sending; the median is reported. The last
 line printed is one JSON object. Both ends use the optional RTT estimator (RTO 756 us .. 3 ms, see
 bss1.host.hostarq); ``goodput_mb_s_fixed_rto`` is the lossless run with the fixed 756 us RTO.
-``resent_frac*`` = frames resent / frames sent: with estimator-mode recovery (a timeout resends
-only the oldest frame) it stays near the loss rate instead of a window per lost frame.
+``resent_frac*`` = frames resent / frames sent: estimator-mode recovery resends the frames it
+has evidence for (duplicate ACKs, the ACK of a retransmission, a timeout for the oldest frame), so
+it stays near the loss rate instead of a window per lost frame. Timings on a shared machine are
+noisy; compare settings from one invocation, not across invocations.
 
-    python bench/hostarq.py [--seconds 1.5] [--runs 3]
+    python bench/hostarq.py [--seconds 1.5] [--runs 5]
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def median_of(runs: int, loss, seconds: float, params: ArqParams) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=1.5, help="sending time per run")
-    ap.add_argument("--runs", type=int, default=3, help="runs per setting (median)")
+    ap.add_argument("--runs", type=int, default=5, help="runs per setting (median)")
     args = ap.parse_args(argv)
     if not 0.1 <= args.seconds <= 5 or not 1 <= args.runs <= 5:
         ap.error(f"--seconds {args.seconds} must be in 0.1..5, --runs {args.runs} in 1..5")

@@ -21,20 +21,40 @@ Emulator choices (where the spec leaves room or the real system differs):
   the Python thread.
 * Pure ACKs are delayed by at most ``delay_ack_s`` (§1.4: 500 us; the FPGA endpoint uses RTO/2 as
   §1.9 asks) and sent at once when ``ack_every`` frames are unacknowledged, so a burst does not
-  wait for the timer. Duplicates and out-of-window frames schedule a re-ACK (§1.9).
+  wait for the timer. Duplicates and out-of-window frames schedule a re-ACK (§1.9). As in TCP
+  (RFC 5681 §4.2), a frame that fills a hole is acknowledged at once, and so are the first
+  ``dup_acks`` frames buffered behind a new hole: these repeat the old cumulative value, and
+  three ACKs of one value tell an estimator-mode sender that its oldest frame is missing.
+  ``dup_acks=0`` acknowledges as lazily as the real host does (§1.8a). Only the timing of ACKs
+  changes; the frames on the wire are §1.2's.
 * ``rto_max_s`` switches on the optional RTT estimator of §1.7 (avg += err/8,
   dev += (|err| - dev)/4, RTO = clamp(avg + 4 dev, rto_s, rto_max_s)) plus Karn's back-off (the
   RTO doubles up to ``rto_max_s`` after a timeout). Off by default (fixed 756 us as in the FCP
   bitfile); emulated links in one Python process need it, because thread hand-offs there take
-  longer than 756 us. In estimator mode two further rules keep one lost frame from costing a
-  window of resends (with fixed timers every frame queued behind the hole times out as well,
-  because the cumulative ACK cannot report frames the receiver buffered):
-  an RTT sample is taken only when an ACK releases frames of which none was ever resent, and
-  only from the newest of them (a frame released when a hole fills has waited for the hole, so
-  its delay is no round-trip time); a timeout resends only the oldest unacknowledged frame and
-  restarts the timers of the others (RFC 6298 §5.4-5.6), and while such a recovery is open an
-  ACK that releases frames but not all of them resends the next oldest at once (a partial ACK,
-  as in NewReno). The fixed-RTO mode keeps §1.7's per-frame schedule.
+  longer than 756 us. Estimator mode recovers losses without resending the frames queued behind
+  a hole (with fixed per-frame timers all of them time out too, because the cumulative ACK cannot
+  report frames the receiver buffered):
+
+  - one retransmission timer, as in RFC 6298 §5: started when a frame goes out with none in
+    flight, restarted by every ACK that releases frames; when it expires only the oldest frame is
+    resent and the RTO doubles. The next ACK that releases frames ends the back-off (RTO =
+    avg + 4 dev again, as Linux does), so one lost retransmission does not slow the rest;
+  - fast retransmit: the third pure ACK in a row naming the oldest SEQ - 1 (the first of them
+    may be the one that released frames) resends the oldest frame if it was never resent;
+  - loss inference from the cumulative ACK (RACK-like, RFC 8985): when an ACK releases a resent
+    frame, the receiver had that retransmission, and over a FIFO link every frame transmitted
+    before it has arrived as well; so if the new oldest frame was last transmitted before it, that
+    frame is lost and is resent at once. (After a retransmission caused by reordering, the ACK
+    may answer the original copy instead; then a frame still on its way is resent needlessly,
+    which costs a duplicate, not a stall);
+  - RTT samples: from the newest frame when an ACK releases frames of which none was ever resent
+    (a frame released when a hole fills has waited for the hole); and, unlike Karn's rule, from
+    the retransmission when an ACK releases exactly one resent frame, resent once. That copy was
+    resent on evidence of loss (duplicate ACKs, the inference above or a timeout), so the ACK
+    almost always answers it; under loss hardly any ACK releases only clean frames, and without
+    these samples the RTO would rest on the few clean ones.
+
+  The fixed-RTO mode keeps §1.7's per-frame schedule.
 * The host's optional slow start (§1.8a) is not modelled: the window is 128 frames from the start.
 * HostARQ has no checksum: bit flips in the payload, or in SEQ/ACK bits that stay in range, cannot
   be detected here (on a real link the UDP checksum drops such datagrams).
@@ -140,6 +160,7 @@ class ArqParams:
     delay_ack_s: float = 500e-6
     max_transmissions: int = 10000
     ack_every: int = 32
+    dup_acks: int = 3
 
     def __post_init__(self):
         if not 1 <= self.window <= self.modulus // 2:
@@ -158,6 +179,8 @@ class ArqParams:
             raise ValueError(f"max_transmissions {self.max_transmissions} out of range >= 1")
         if not 1 <= self.ack_every <= self.window:
             raise ValueError(f"ack_every {self.ack_every} out of range 1..{self.window}")
+        if not 0 <= self.dup_acks <= self.window:
+            raise ValueError(f"dup_acks {self.dup_acks} out of range 0..{self.window}")
 
 
 FCP_PARAMS = ArqParams()
@@ -284,12 +307,15 @@ class ArqStats:
     last_error: str = ""
 
 
+_DUPACK_THRESHOLD = 3      # pure ACKs of one value that trigger a fast retransmit
+
+
 class _TxEntry:
-    __slots__ = ("ptype", "n", "payload", "t_first", "t_next", "ntrans")
+    __slots__ = ("ptype", "n", "payload", "t_first", "t_last", "t_next", "ntrans")
 
     def __init__(self, ptype, n, payload, t_first, rto):
         self.ptype, self.n, self.payload = ptype, n, payload
-        self.t_first, self.t_next, self.ntrans = t_first, t_first + rto, 1
+        self.t_first, self.t_last, self.t_next, self.ntrans = t_first, t_first, t_first + rto, 1
 
 
 class ArqEngine:
@@ -322,7 +348,9 @@ class ArqEngine:
         self.rto = self.params.rto_s
         self._rtt_avg: float | None = None
         self._rtt_dev = 0.0
-        self._recover: int | None = None     # estimator mode: tx_high when a timeout resent
+        self._timer: float | None = None     # estimator mode: the one retransmission timer
+        self._dupacks = 0
+        self._ooo_acks = 0                   # immediate ACKs sent behind the current hole
 
     # -- state ------------------------------------------------------------------------------
     @property
@@ -350,6 +378,10 @@ class ArqEngine:
     def next_deadline(self) -> float | None:
         """Earliest clock value at which :meth:`tick` has work, or None when idle."""
         t = self._ack_due
+        if self.params.rto_max_s is not None:
+            if self._timer is not None and (t is None or self._timer < t):
+                t = self._timer
+            return t
         for e in self._tx.values():
             if t is None or e.t_next < t:
                 t = e.t_next
@@ -364,7 +396,10 @@ class ArqEngine:
             raise WindowFullError(f"send window full: {self.in_flight} frames unacknowledged "
                                   f"(window {self.params.window})")
         seq = self.tx_high
-        entry = _TxEntry(ptype, len(words), payload, self.clock(), self.rto)
+        now = self.clock()
+        entry = _TxEntry(ptype, len(words), payload, now, self.rto)
+        if self._timer is None and self.params.rto_max_s is not None:
+            self._timer = now + self.rto
         self._tx[seq] = entry
         self.tx_high = (seq + 1) % self.params.modulus
         self._emit(seq, entry)
@@ -408,6 +443,7 @@ class ArqEngine:
                 f"frame SEQ {seq} (PTYPE {e.ptype:#06x}) unacknowledged after "
                 f"{e.ntrans} transmissions (limit {p.max_transmissions})")
         e.ntrans += 1
+        e.t_last = now
         e.t_next = now + self.rto
         self._emit(seq, e)
         self.stats.frames_resent += 1
@@ -415,16 +451,15 @@ class ArqEngine:
 
     def _tick_estimator(self, now: float) -> None:
         """Timeout in estimator mode: resend the oldest frame only, back off (Karn), restart
-        the other timers."""
+        the timer (RFC 6298 §5.4-5.6)."""
         if not self.in_flight:
+            self._timer = None
             return
-        if min(e.t_next for e in self._tx.values()) > now:
+        if self._timer is None or self._timer > now:
             return
         self.rto = min(2 * self.rto, self.params.rto_max_s)
         self._resend(self.tx_low, self._tx[self.tx_low], now)
-        for e in self._tx.values():
-            e.t_next = max(e.t_next, now + self.rto)
-        self._recover = self.tx_high
+        self._timer = now + self.rto
 
     # -- receiving --------------------------------------------------------------------------
     def receive(self, data: bytes) -> list[tuple[int, tuple]]:
@@ -444,39 +479,65 @@ class ArqEngine:
                 type(frame) is AckFrame or frame.ptype != self.only_ptype):
             st.filtered += 1
             return []
-        self._on_remote_ack(frame.ack)
+        self._on_remote_ack(frame.ack, type(frame) is AckFrame)
         if type(frame) is AckFrame:
             st.acks_in += 1
             return []
         st.frames_in += 1
         return self._on_data(frame)
 
-    def _on_remote_ack(self, r: int) -> None:
+    def _on_remote_ack(self, r: int, pure: bool = False) -> None:
         m = self.params.modulus
         if (r - self.tx_low) % m < self.in_flight:     # r in [low, high-1]
             seq = self.tx_low
             end = (r + 1) % m
-            clean = True
             newest = None
+            n_resent = 0
+            once = False
+            t_resent = None             # latest retransmission among the released frames
             while seq != end:
                 e = self._tx.pop(seq)
-                clean = clean and e.ntrans == 1
-                newest = e
+                if e.ntrans == 1:
+                    newest = e
+                else:
+                    n_resent += 1
+                    once = e.ntrans == 2
+                    if t_resent is None or e.t_last > t_resent:
+                        t_resent = e.t_last
                 seq = (seq + 1) % m
             self.tx_low = end
             if self.params.rto_max_s is None:
                 return
-            if clean and self._recover is None:
-                self._rtt_sample(self.clock() - newest.t_first)
-            if self._recover is not None:
-                if self.in_flight and (self._recover - end) % m <= self.in_flight \
-                        and end != self._recover:
-                    now = self.clock()                  # partial ACK: next hole at once,
-                    e = self._tx[end]                   # unless it may still be on its way
-                    if now - e.t_first >= (self._rtt_avg or self.params.rto_s):
-                        self._resend(end, e, now)
-                else:
-                    self._recover = None
+            now = self.clock()
+            if not n_resent:
+                self._rtt_sample(now - newest.t_first)
+            elif n_resent == 1 and once:
+                self._rtt_sample(now - t_resent)
+            else:
+                self._rto_from_estimate()              # ends a back-off
+            self._dupacks = 1 if pure else 0       # this ACK names tx_low - 1 too
+            if not self.in_flight:
+                self._timer = None
+                return
+            self._timer = now + self.rto
+            e = self._tx[end]
+            if t_resent is not None and e.t_last < t_resent:
+                self._resend(end, e, now)               # lost: sent before what arrived
+        elif pure and r == (self.tx_low - 1) % m and self.in_flight \
+                and self.params.rto_max_s is not None:
+            self._dupacks += 1
+            e = self._tx[self.tx_low]
+            if self._dupacks == _DUPACK_THRESHOLD and e.ntrans == 1:
+                now = self.clock()
+                self._resend(self.tx_low, e, now)       # fast retransmit
+                self._timer = now + self.rto
+
+    def _rto_from_estimate(self) -> None:
+        p = self.params
+        if self._rtt_avg is None:
+            self.rto = p.rto_s
+        else:
+            self.rto = min(max(self._rtt_avg + 4 * self._rtt_dev, p.rto_s), p.rto_max_s)
 
     def _rtt_sample(self, rtt: float) -> None:
         """Optional RTT estimator of §1.7 (Jacobson's, gains 1/8 and 1/4)."""
@@ -486,8 +547,7 @@ class ArqEngine:
             err = rtt - self._rtt_avg
             self._rtt_avg += err / 8
             self._rtt_dev += (abs(err) - self._rtt_dev) / 4
-        p = self.params
-        self.rto = min(max(self._rtt_avg + 4 * self._rtt_dev, p.rto_s), p.rto_max_s)
+        self._rto_from_estimate()
 
     def _request_ack(self) -> None:
         self._rx_since_ack += 1
@@ -516,5 +576,14 @@ class ArqEngine:
             out.append(self._rx.pop(self.rx_low))
             self.rx_low = (self.rx_low + 1) % p.modulus
         st.delivered += len(out)
-        self._request_ack()
+        if len(out) > 1 or (out and self._rx):        # filled a hole: ACK at once
+            self._ooo_acks = 0
+            self._emit_ack()
+        elif not out and self._ooo_acks < p.dup_acks:  # behind a hole: duplicate ACK
+            self._ooo_acks += 1
+            self._emit_ack()
+        else:
+            if out:
+                self._ooo_acks = 0
+            self._request_ack()
         return out

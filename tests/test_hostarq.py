@@ -323,8 +323,18 @@ def test_rtt_estimator_and_backoff():
     clock.t += 6e-3
     a.tick()                                # timeout: resend and double the RTO (Karn)
     assert a.stats.frames_resent == 1 and a.rto == pytest.approx(10e-3)
-    a.receive(encode_ack(1))                # acked after a resend: no sample
-    assert a.rto == pytest.approx(10e-3)
+    clock.t += 1e-3
+    a.receive(encode_ack(1))                # acked after one resend: sample 1 ms from the copy
+    assert a._rtt_avg == pytest.approx(1.875e-3) and a.rto == pytest.approx(5.875e-3)
+    a.send(APP, [2])
+    clock.t += 10e-3
+    a.tick()
+    a.tick()
+    clock.t += 10e-3
+    a.tick()                                # resent three times, RTO at its maximum
+    assert a.stats.frames_resent == 3 and a.rto == pytest.approx(10e-3)
+    a.receive(encode_ack(2))                # ambiguous: no sample, but the back-off ends
+    assert a._rtt_avg == pytest.approx(1.875e-3) and a.rto == pytest.approx(5.875e-3)
     with pytest.raises(ValueError, match=r"^rto_max_s 0\.0001 out of range 0\.000756\.\.10 s$"):
         ArqParams(rto_max_s=1e-4)
 
@@ -354,43 +364,86 @@ def test_stale_ack_after_window_jump_is_a_false_ack():
     assert (a.tx_low, a.in_flight, b.rx_low, b.stats.delivered) == (0, 0, 128, 128)
 
 
-def test_estimator_mode_resends_oldest_then_partial_acks():
-    """Estimator mode: a timeout resends the oldest frame only (the cumulative ACK cannot say
-    which later frames arrived); a partial ACK resends the next hole at once."""
-    params = ArqParams(rto_max_s=10e-3)
+def test_receiver_acks_holes_at_once():
+    """Behind a new hole the first ``dup_acks`` frames are ACKed at once (duplicates of the
+    cumulative value), later ones lazily; a frame that fills a hole is ACKed at once."""
+    clock, a, b = pair()
+    for i in range(8):
+        a.send(APP, [i])
+    frames, _ = datas(a)
+    feed(b, frames[:1])
+    assert b.take_output() == []                        # in order: delayed ACK
+    feed(b, frames[2:7])                                # SEQ 1 missing
+    assert b.take_output() == [encode_ack(0)] * 3       # three duplicates, then lazy
+    feed(b, frames[1:2])                                # fills the hole: 1..6 delivered
+    assert b.take_output() == [encode_ack(6)]
+    _, _, b2 = pair(ArqParams(dup_acks=0))
+    feed(b2, frames[1:7])
+    assert b2.take_output() == []
+    with pytest.raises(ValueError, match=r"^dup_acks 129 out of range 0\.\.128$"):
+        ArqParams(dup_acks=129)
+
+
+def _lossy_round(params, lost):
     clock, a, b = pair(params)
     for i in range(10):
         a.send(APP, [i])
     frames, _ = datas(a)
-    feed(b, [f for f in frames if f.seq not in (2, 5)])
+    feed(b, [f for f in frames if f.seq not in lost])
+    return clock, a, b
+
+
+def test_estimator_fast_retransmit_then_inferred_losses():
+    """Estimator mode: the third duplicate ACK resends the oldest frame only; the ACK for that
+    retransmission shows the next hole (sent before it), which is resent at once."""
+    clock, a, b = _lossy_round(ArqParams(rto_max_s=10e-3), (2, 5, 6))
+    acks = b.take_output()
+    assert acks == [encode_ack(1)] * 3                  # frames 3, 4, 7 behind the hole
+    clock.t = 50e-6
+    a.receive(acks[0])                                  # releases 0, 1: clean RTT sample
+    assert a.tx_low == 2 and a.stats.frames_resent == 0
+    a.receive(acks[1])
+    assert datas(a) == ([], [])
+    a.receive(acks[2])                                  # third ACK 1: fast retransmit
+    resent, _ = datas(a)
+    assert [f.seq for f in resent] == [2] and a.rto == pytest.approx(756e-6)
+    assert [w[0] for _, w in feed(b, resent)] == [2, 3, 4]
+    clock.t = 100e-6
+    a.receive(b.take_output()[0])                       # ACK 4: 5 was sent before 2's copy
+    resent, _ = datas(a)
+    assert [f.seq for f in resent] == [5]
+    feed(b, resent)
+    clock.t = 150e-6
+    a.receive(b.take_output()[0])                       # ACK 5: and so was 6
+    resent, _ = datas(a)
+    assert [f.seq for f in resent] == [6]
+    assert [w[0] for _, w in feed(b, resent)] == [6, 7, 8, 9]
+    a.receive(b.take_output()[0])
+    assert a.in_flight == 0 and a.stats.frames_resent == 3 and b.stats.delivered == 10
+
+
+def test_estimator_timeout_resends_oldest_and_backs_off():
+    """With a lazy receiver (no duplicate ACKs) a timeout resends the oldest frame only and
+    doubles the RTO; the next ACK that releases frames ends the back-off."""
+    params = ArqParams(rto_max_s=10e-3, dup_acks=0)
+    clock, a, b = _lossy_round(params, (2, 5))
     clock.t = 500e-6
     b.tick()
-    a.receive(b.take_output()[0])           # ACK 1: clean release, RTT sample 0.5 ms
+    a.receive(b.take_output()[0])           # ACK 1: clean sample 0.5 ms, RTO 1.5 ms
     assert a.tx_low == 2 and a.rto == pytest.approx(1.5e-3)
-    clock.t = 755e-6
+    clock.t = 1999e-6                       # the timer restarted with that ACK
     a.tick()
     assert datas(a) == ([], [])
-    clock.t = 756e-6                        # timers set at sending (RTO then 756 us) expire
+    clock.t = 2e-3
     a.tick()
     resent, _ = datas(a)
     assert [f.seq for f in resent] == [2]   # only the oldest; RTO backed off
     assert a.rto == pytest.approx(3e-3) and a.stats.frames_resent == 1
     assert [w[0] for _, w in feed(b, resent)] == [2, 3, 4]
-    b.tick()
-    clock.t += 500e-6
-    b.tick()
-    a.receive(b.take_output()[0])           # ACK 4: partial, frame 5 resent at once
+    clock.t = 2.5e-3
+    a.receive(b.take_output()[0])           # ACK 4 at once: 5 resent, sample 0.5 ms
     resent, _ = datas(a)
-    assert [f.seq for f in resent] == [5] and a.rto == pytest.approx(3e-3)
+    assert [f.seq for f in resent] == [5] and a.rto == pytest.approx(1.25e-3)
     assert [w[0] for _, w in feed(b, resent)] == [5, 6, 7, 8, 9]
-    clock.t += 500e-6
-    b.tick()
-    a.receive(b.take_output()[0])           # ACK 9: everything, no sample (resent frames)
-    assert a.in_flight == 0 and a.rto == pytest.approx(3e-3)
-    assert a.stats.frames_resent == 2 and b.stats.delivered == 10
-    a.send(APP, [10])
-    feed(b, datas(a)[0])
-    clock.t += 1e-3
-    b.tick()
-    a.receive(b.take_output()[0])           # clean sample again: 1 ms
-    assert a.rto < 3e-3
+    a.receive(b.take_output()[0])
+    assert a.in_flight == 0 and a.stats.frames_resent == 2 and b.stats.delivered == 10
