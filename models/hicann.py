@@ -104,6 +104,7 @@ class HicannModel:
         self.bus_errors = 0
         self._strobes = {}          # strobes the gateware shows in the current cycle
         self._owners = {}
+        self._routes = {}           # (tag, addr, write) -> _resolve() result
         for name in self.fabric.BUS_NAMES:
             self._owners[name] = self.fabric
         for name in ("neuron_control", "neuron_builder"):
@@ -124,21 +125,33 @@ class HicannModel:
 
     # -- configuration ----------------------------------------------------------------------------
     def _resolve(self, tag: int, addr: int, write: bool):
+        """``(block write or read method, block name, local address, data mask)`` of an access,
+        decoded by :data:`HICANN_MAP` once per (tag, address, direction) and then cached;
+        raises RegisterMapError (not cached) for accesses that reach no register."""
+        key = (tag, addr, write)
+        try:
+            return self._routes[key]
+        except (KeyError, TypeError):
+            pass
         inst, reg, _ = HICANN_MAP.decode(tag, addr, write)
         owner = self._owners.get(inst.name)
         if owner is None:
             raise RegisterMapError(f"tag {tag} address {addr:#06x}: block {inst.name} has no "
                                    f"model yet (answers with a bus error)")
-        return owner, inst, reg
+        route = (owner.write if write else owner.read, inst.name, addr - inst.base,
+                 (1 << reg.width) - 1)
+        if type(tag) is int and type(addr) is int:
+            self._routes[key] = route
+        return route
 
     def write(self, tag: int, addr: int, data: int) -> None:
         """Configuration write; raises RegisterMapError for unmapped or illegal accesses."""
-        owner, inst, _ = self._resolve(tag, addr, True)
-        owner.write(inst.name, addr - inst.base, data)
+        method, name, local, _ = self._resolve(tag, addr, True)
+        method(name, local, data)
 
     def read(self, tag: int, addr: int) -> int:
-        owner, inst, _ = self._resolve(tag, addr, False)
-        return owner.read(inst.name, addr - inst.base)
+        method, name, local, _ = self._resolve(tag, addr, False)
+        return method(name, local)
 
     def writes(self, writes) -> None:
         for tag, addr, data in writes:
@@ -148,11 +161,11 @@ class HicannModel:
         """Bus callback ``(rdata, err)``: as the chip's bus, data bits above the register width
         are ignored and an access that reaches no register answers err = 1 (counted)."""
         try:
-            owner, inst, reg = self._resolve(tag, addr, write)
+            method, name, local, mask = self._resolve(tag, addr, bool(write))
             if write:
-                owner.write(inst.name, addr - inst.base, data & ((1 << reg.width) - 1))
+                method(name, local, data & mask)
                 return 0, 0
-            return owner.read(inst.name, addr - inst.base), 0
+            return method(name, local), 0
         except RegisterMapError:
             self.bus_errors += 1
             return 0, 1

@@ -99,11 +99,22 @@ class SynapseDriverModel:
         self.ctl = {name: _Controller(name) for name in CONTROLLERS}
         self.drivers = [DriverState() for _ in range(coords.N_DRIVER_LINES)]
         self._pending = []     # (visible_cycle, controller, sram, row, word), in order
+        self._routes = {}      # (controller, local address, write) -> _lookup() result
         self._chains = [coords.driver_chain(side, half)
                         for half in ("top", "bottom") for side in ("left", "right")]
 
     # -- bus side ----------------------------------------------------------------------------------
     def _lookup(self, controller: str, local_addr: int, write: bool):
+        try:
+            return self._routes[(controller, local_addr, write)]
+        except (KeyError, TypeError):
+            pass
+        hit = self._decode(controller, local_addr, write)
+        if type(local_addr) is int:
+            self._routes[(controller, local_addr, write)] = hit
+        return hit
+
+    def _decode(self, controller: str, local_addr: int, write: bool):
         if controller not in self.ctl:
             raise RegisterMapError(f"controller {controller!r} not one of "
                                    f"{', '.join(CONTROLLERS)}")

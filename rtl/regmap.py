@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterable
 
 from amaranth.lib import data
@@ -101,10 +102,18 @@ class Register:
         return "w" in self.access
 
     # -- fields ------------------------------------------------------------------------------------
+    @cached_property
+    def _field_map(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    @cached_property
+    def _unpack(self) -> tuple[tuple[str, int, int], ...]:
+        return tuple((f.name, f.lsb, (1 << f.width) - 1) for f in self.fields)
+
     def field(self, name: str) -> Field:
-        for f in self.fields:
-            if f.name == name:
-                return f
+        f = self._field_map.get(name)
+        if f is not None:
+            return f
         raise RegisterMapError(f"register {self.name!r} has no field {name!r}; fields: "
                                f"{', '.join(f.name for f in self.fields)}")
 
@@ -117,8 +126,11 @@ class Register:
     def encode(self, **values: int) -> int:
         """Pack named field values into a register word; unnamed fields are 0."""
         word = 0
+        fmap = self._field_map
         for name, value in values.items():
-            f = self.field(name)
+            f = fmap.get(name)
+            if f is None:
+                f = self.field(name)
             value = int(value)
             if not 0 <= value < (1 << f.width):
                 raise RegisterMapError(f"{self.name}.{name}: value {value!r} out of range "
@@ -128,8 +140,9 @@ class Register:
 
     def decode(self, word: int) -> dict[str, int]:
         """Unpack a register word into ``{field: value}``."""
-        self.check_word(word)
-        return {f.name: (word >> f.lsb) & ((1 << f.width) - 1) for f in self.fields}
+        if not 0 <= word < (1 << self.width):
+            self.check_word(word)
+        return {name: (word >> lsb) & mask for name, lsb, mask in self._unpack}
 
     def check_word(self, word: int) -> int:
         if not 0 <= word < (1 << self.width):
@@ -176,8 +189,23 @@ class BlockType:
                 return r
         raise RegisterMapError(f"block {self.name!r} has no register {name!r}")
 
+    @cached_property
+    def _lookups(self) -> dict:
+        return {}
+
     def lookup(self, local_addr: int, write: bool) -> tuple[Register, int] | None:
         """The register (and element index) that a read or write of ``local_addr`` reaches."""
+        if type(local_addr) is not int:
+            return self._scan(local_addr, write)
+        key = (local_addr, bool(write))
+        cache = self._lookups
+        try:
+            return cache[key]
+        except KeyError:
+            hit = cache[key] = self._scan(local_addr, write)
+            return hit
+
+    def _scan(self, local_addr: int, write: bool) -> tuple[Register, int] | None:
         for r in self.registers:
             if (r.writable if write else r.readable):
                 i = r.index_of(local_addr)
@@ -237,8 +265,23 @@ class AddressMap:
     def tag_instances(self, tag: int) -> list[BlockInstance]:
         return [i for i in self.instances if i.tag == tag]
 
+    @cached_property
+    def _decoded(self) -> dict:
+        return {}
+
     def decode(self, tag: int, addr: int, write: bool) -> tuple[BlockInstance, Register, int]:
         """Resolve an access to ``(block, register, index)``; raises for unmapped addresses."""
+        if type(tag) is not int or type(addr) is not int:
+            return self._decode(tag, addr, write)
+        key = (tag, addr, bool(write))
+        cache = self._decoded
+        try:
+            return cache[key]
+        except KeyError:
+            hit = cache[key] = self._decode(tag, addr, write)     # errors are not cached
+            return hit
+
+    def _decode(self, tag: int, addr: int, write: bool) -> tuple[BlockInstance, Register, int]:
         if tag not in (0, 1):
             raise RegisterMapError(f"tag {tag!r} out of range 0..1")
         if not 0 <= addr < (1 << self.addr_width):
