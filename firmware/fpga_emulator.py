@@ -25,7 +25,16 @@ Choices where the spec is silent (each is tested):
   does not have are dropped and counted (``malformed_entries`` / ``bad_hicann_entries``); the rest
   of their frame is processed. A read entry without data bit 31 is still a read.
 * The FPGA<->chip channel is lossless and instantaneous; each frame's exchange is run to
-  completion on a virtual clock (``arq_now``) before the responses are sent.
+  completion on a virtual clock (``arq_now``) before the responses are sent. ``chip_arq``
+  selects how: ``"packets"`` exchanges the 64-bit packets between the FPGA's
+  :class:`~bss1.models.config_arq.HostArq` and the chip's
+  :class:`~bss1.models.config_arq.ConfigInterfaceModel` round by round; ``"direct"`` (default)
+  lets :func:`~bss1.models.config_arq.lossless_exchange` compute the outcome of that exchange
+  without building packets: the chip's bus sees the same accesses in the same order (per round
+  up to 16 entries of tag 0, then up to 16 of tag 1), the responses, their order, the bus-error
+  counts, ``arq_now`` and both endpoints' sequence state are the same, so the modes can be
+  switched between frames. Where the endpoints are not quiescent and in sync (never after a
+  completed frame), ``"direct"`` runs the packet exchange.
 * Response entries keep bit 48 (write) = 0 and carry address and read data in [47:0].
 * Malformed packets are dropped and counted per reason in ``malformed`` (``fpgaconfig``,
   ``fpgadebug``, ``playback``, ``jtag``, ``soft_reset``, ``unknown_ptype``, ``experiment_busy``);
@@ -62,7 +71,8 @@ from ..host.hicann_link import (MAX_ENTRIES_PER_FRAME, N_HICANNS, READ_TIMEOUT_S
                                 response_entry)
 from ..host.hostarq import DATA_PORT, RESET_PORT, ArqParams, LinkClosedError
 from ..host.hostarq_udp import FpgaArqEndpoint, bind_udp
-from ..models.config_arq import ArqProtocolError, ConfigInterfaceModel, HostArq
+from ..models.config_arq import (ArqProtocolError, ConfigInterfaceModel, HostArq,
+                                 lossless_exchange, lossless_ready)
 from ..models.hicann import HicannModel
 from .config_time import ClockedBus, ConfigPhaseClock
 from .experiment import ExperimentResult, HicannL2Port, PlaybackMemory, run_experiment
@@ -78,6 +88,8 @@ SOFT_RESET_PORT = 1801          # §2.7
 SOFT_RESET_MAGIC = 0x55000000   # §2.7: 0x55000000 | reset bits 4:0
 _ARQ_ROUNDS_BASE = 1000         # bound on FPGA<->chip exchange rounds per frame (plus per entry)
 _DEBUG_BITS = 0xFF01            # FPGADEBUG: loopback (bit 0), address-0 filter (bits 15:8)
+_ENTRY_RESERVED = ((1 << 9) - 1) << 50      # §2.5 entry bits 58:50
+CHIP_ARQ_MODES = ("direct", "packets")
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +129,8 @@ class FpgaEmulator:
     on the caller's, for deterministic tests); ``chip_time_scale`` and ``clock``: the
     configuration-phase time of the chips (:class:`~bss1.firmware.config_time.ConfigPhaseClock`:
     wall time between HICANNCONFIG frames x PLL x scale passes on the chips outside
-    experiments, plus 2 cycles per access).
+    experiments, plus 2 cycles per access); ``chip_arq``: ``"direct"`` or ``"packets"``, how
+    the lossless FPGA<->chip ARQ exchange is computed (same results; see the module docstring).
 
     :meth:`status` returns the counters and the state as a dict; :meth:`handle_packet` is the
     application-layer entry point (the endpoint's callback), which never raises for bad input.
@@ -127,7 +140,10 @@ class FpgaEmulator:
                  soft_reset_port: int | None = None, n_hicanns: int = N_HICANNS,
                  params: ArqParams | None = None, arq_timeout: int | None = None,
                  pll_mhz: int = 100, threaded: bool = True, chip_time_scale: float = 1.0,
-                 clock=time.monotonic):
+                 clock=time.monotonic, chip_arq: str = "direct"):
+        if chip_arq not in CHIP_ARQ_MODES:
+            raise ValueError(f"chip_arq {chip_arq!r} not one of {', '.join(CHIP_ARQ_MODES)}")
+        self.chip_arq = chip_arq
         if isinstance(n_hicanns, bool) or not isinstance(n_hicanns, int) or \
                 not 1 <= n_hicanns <= N_HICANNS:
             raise ValueError(f"n_hicanns {n_hicanns!r} out of range 1..{N_HICANNS}")
@@ -410,47 +426,77 @@ class FpgaEmulator:
             self.chip_time.restart()
         else:
             self.chip_time.elapse([s.bus for s in self.slots])
-        pending = []            # (hicann, ReadHandle) in entry order
-        touched = []
+        requests: dict[int, list] = {}      # hicann -> [(tag, write, addr, data)], first touch first
+        pending = []                        # (hicann, tag, addr) of the reads in entry order
         loop = []
+        n_hicanns = self.n_hicanns
         for word in words:
-            try:
-                e = decode_entry(word)
-            except ValueError:
+            if type(word) is not int or not 0 <= word < 1 << 64 or word & _ENTRY_RESERVED:
+                try:
+                    decode_entry(word)
+                except ValueError:
+                    self.malformed_entries += 1
+                    continue
+            if word >> 62:                  # DNC != 0
                 self.malformed_entries += 1
                 continue
-            if e.dnc != 0:
-                self.malformed_entries += 1
-                continue
-            if e.hicann >= self.n_hicanns:
+            hicann = (word >> 59) & 7
+            if hicann >= n_hicanns:
                 self.bad_hicann_entries += 1
                 continue
             if self.hicann_arq_loopback:
                 loop.append(word)
                 continue
-            slot = self.slots[e.hicann]
-            if e.write:
-                slot.arq.write(e.tag, e.addr, e.data)
+            tag, write, addr = (word >> 49) & 1, (word >> 48) & 1, (word >> 32) & 0xFFFF
+            reqs = requests.get(hicann)
+            if reqs is None:
+                reqs = requests[hicann] = []
+            reqs.append((tag, write, addr, word & 0xFFFFFFFF))
+            if write:
                 self.hicann_writes += 1
             else:
-                pending.append((e.hicann, slot.arq.read(e.tag, e.addr)))
+                pending.append((hicann, tag, addr))
                 self.hicann_reads += 1
-            if e.hicann not in touched:
-                touched.append(e.hicann)
-        failed = {h for h in touched if not self._exchange(h, len(words))}
+        data = {h: self._exchange(h, reqs, len(words)) for h, reqs in requests.items()}
         out = list(loop)
-        for h, handle in pending:
-            if h not in failed:
-                out.append(response_entry(h, handle.tag, handle.addr, handle.data))
+        for h, tag, addr in pending:
+            got = data[h]
+            if got is not None:
+                out.append((h << 59) | (tag << 49) | (addr << 32) | next(got))
         self.responses_sent += len(out)        # counted first: the host may look at once
         for i in range(0, len(out), MAX_ENTRIES_PER_FRAME):
             self._send(PacketType.HICANNCONFIG, out[i:i + MAX_ENTRIES_PER_FRAME])
 
-    def _exchange(self, hicann: int, n_entries: int) -> bool:
-        """Run the FPGA<->chip ARQ of one HICANN until everything is acknowledged and answered.
-        On a protocol failure the HICANN's ARQ pair is reset (as by §2.7 bit 4) and False
-        returned; the register contents stay."""
+    def _exchange(self, hicann: int, requests: list, n_entries: int):
+        """Serve one HICANN's ``requests`` through the FPGA<->chip ARQ (:attr:`chip_arq`);
+        returns an iterator over the read data in order, or None after a protocol failure
+        (the HICANN's ARQ pair is then reset, as by §2.7 bit 4; the register contents
+        stay)."""
         slot = self.slots[hicann]
+        if self.chip_arq == "direct" and lossless_ready(slot.arq, slot.chip):
+            try:
+                data, rounds = lossless_exchange(slot.arq, slot.chip, requests, self.arq_now)
+            except (ArqProtocolError, ValueError):
+                pass
+            else:
+                self.arq_now += rounds
+                return iter(data)
+        else:
+            handles = []
+            for tag, write, addr, data in requests:
+                if write:
+                    slot.arq.write(tag, addr, data)
+                else:
+                    handles.append(slot.arq.read(tag, addr))
+            if self._exchange_packets(slot, n_entries):
+                return (h.data for h in handles)
+        self.arq_failures += 1
+        slot.reset_arq()
+        return None
+
+    def _exchange_packets(self, slot: "_HicannSlot", n_entries: int) -> bool:
+        """Run the packet-level FPGA<->chip ARQ of one HICANN until everything is acknowledged
+        and answered; False on a protocol failure."""
         try:
             for _ in range(_ARQ_ROUNDS_BASE + 4 * n_entries):
                 to_chip = slot.arq.poll(self.arq_now)
@@ -463,8 +509,6 @@ class FpgaEmulator:
                 self.arq_now += 1
         except (ArqProtocolError, ValueError):
             pass
-        self.arq_failures += 1
-        slot.reset_arq()
         return False
 
     # -- §2.7 soft reset ---------------------------------------------------------------------------

@@ -9,6 +9,9 @@
   it returns the packets the RTL sends in reply, in order, with the same field values, as long as
   the RTL's output is never stalled and no retransmission timeout fires in between (then the RTL
   may coalesce ack-only packets, and when a timeout fires depends on the clock).
+* :func:`lossless_exchange` - what :class:`HostArq` and :class:`ConfigInterfaceModel` do on a
+  lossless, instantaneous channel, computed without building a single packet (the FPGA emulator's
+  default; see the function).
 * :class:`ScratchBus` - a tiny in-memory configuration bus for tests, logging every write.
 * :class:`LossyChannel` - a fault-injecting packet channel (loss, duplication, reordering).
 
@@ -25,12 +28,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from bss1.rtl.config.arq import TIMEOUT_DEFAULT, TIMEOUT_MAX
-from bss1.rtl.config.packet import (N_TAGS, WINDOW, ack_only, check_addr, check_data, check_tag,
-                                    decode_packet, read_request, read_response, seq_add, seq_diff,
-                                    write_request)
+from bss1.rtl.config.packet import (N_TAGS, READ_MARK, SEQ_MODULUS, WINDOW, ack_only,
+                                    check_addr, check_data, check_tag, decode_packet, read_request,
+                                    read_response, seq_add, seq_diff, write_request)
 
 __all__ = ["ArqProtocolError", "ReadHandle", "HostArq", "ConfigInterfaceModel", "ScratchBus",
-           "LossyChannel", "BusCallback"]
+           "LossyChannel", "BusCallback", "lossless_exchange", "lossless_ready"]
 
 BusCallback = Callable[[int, int, bool, int], tuple[int, int]]
 _DATA_MAX = (1 << 32) - 1
@@ -304,6 +307,86 @@ class ConfigInterfaceModel:
     @property
     def retransmissions(self) -> int:
         return self._total("retransmissions")
+
+
+# -- lossless channel, no packets ------------------------------------------------------------------
+
+def lossless_ready(host: HostArq, chip: ConfigInterfaceModel) -> bool:
+    """Both endpoints are quiescent and agree on every sequence number (nothing queued, in
+    flight, unanswered or owed), so :func:`lossless_exchange` may run."""
+    for tag, st in enumerate(host._tags):
+        c = chip.arqs[tag]
+        if st.queue or st.unacked or st.reads or st.ack_owed or c.tx_next != c.tx_base \
+                or c.buffer or st.tx_next != c.rx_expected or st.rx_expected != c.tx_next:
+            return False
+    return True
+
+
+def lossless_exchange(host: HostArq, chip: ConfigInterfaceModel, requests, now: int):
+    """Serve ``requests`` (``(tag, write, addr, data)`` in issue order) on ``chip``'s bus as
+    the packet-level exchange between ``host`` (the requests queued on it) and ``chip`` over a
+    lossless, instantaneous channel does, polling both once per time unit from ``now`` until
+    all is acknowledged and answered: returns ``(read data in issue order, rounds)``, where
+    ``now + rounds`` is the time of the final, quiet round.
+
+    That exchange serves, in round k = 0, 1, ..., the requests k*W .. k*W + W - 1 of tag 0 and
+    then those of tag 1 (W = ``host.window``): every round's packets are acknowledged within the
+    round, the chip's response window (16) never fills because the host acknowledges every
+    response in its next packet of that tag, no timeout fires, and every request is served
+    exactly once. The bus sees the same accesses in the same order, the reads return the same
+    data (0 after a bus error, counted in ``bus_errors``), an invalid ``rdata`` raises the
+    same ValueError, and both endpoints end in the same state (sequence numbers, clocks);
+    :class:`ReadHandle` objects and packets are not made. Requires :func:`lossless_ready`
+    (raises ArqProtocolError otherwise); requests are checked as :meth:`HostArq.write` /
+    :meth:`HostArq.read` check them."""
+    if not lossless_ready(host, chip):
+        raise ArqProtocolError("the ARQ endpoints are not quiescent and in sync")
+    _check_now(now, max(host._now, chip._now))
+    per_tag = ([], [])
+    for i, (tag, write, addr, data) in enumerate(requests):
+        check_tag(tag), check_addr(addr)
+        if write:
+            check_data(data)
+        per_tag[tag].append((i, write, addr, data))
+    n0, n1 = len(per_tag[0]), len(per_tag[1])
+    w = host.window
+    rounds = -(-max(n0, n1) // w)
+    if n0 and n1:
+        order = []
+        for k in range(0, rounds * w, w):
+            order += [(0, *r) for r in per_tag[0][k:k + w]]
+            order += [(1, *r) for r in per_tag[1][k:k + w]]
+    else:
+        order = [(1 if n1 else 0, *r) for r in per_tag[1 if n1 else 0]]
+    out = [None] * (n0 + n1)
+    arqs = chip.arqs
+    for tag, i, write, addr, data in order:
+        arq = arqs[tag]
+        rdata, err = arq.bus(tag, addr, bool(write), data if write else READ_MARK)
+        if type(rdata) is not int or not 0 <= rdata <= _DATA_MAX:
+            raise ValueError(f"bus callback returned rdata {rdata!r}, allowed 0..{_DATA_MAX}")
+        if err:
+            arq.bus_errors += 1
+        if not write:
+            out[i] = 0 if err else rdata
+    end = now + rounds
+    for tag, reqs in enumerate(per_tag):
+        if not reqs:
+            continue
+        n = len(reqs)
+        read_at = [k for k, r in enumerate(reqs) if not r[1]]
+        reads = len(read_at)
+        st, c = host._tags[tag], arqs[tag]
+        st.tx_next = st.tx_base = seq_add(st.tx_next, n % SEQ_MODULUS)
+        st.rx_expected = seq_add(st.rx_expected, reads % SEQ_MODULUS)
+        st.last_progress = now + (n - 1) // w
+        c.rx_expected = seq_add(c.rx_expected, n % SEQ_MODULUS)
+        c.tx_next = c.tx_base = seq_add(c.tx_next, reads % SEQ_MODULUS)
+        if reads:           # the host acknowledges the last responses in the next round
+            c.last_progress = now + read_at[-1] // w + 1
+    host._now = max(host._now, end)
+    chip._now = max(chip._now, end)
+    return [d for d in out if d is not None], rounds
 
 
 # -- test helpers ----------------------------------------------------------------------------------

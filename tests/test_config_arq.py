@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In
 from amaranth.sim import Simulator
 
 from bss1.models.config_arq import (ArqProtocolError, ConfigInterfaceModel, HostArq,
-                                    LossyChannel, ScratchBus)
+                                    LossyChannel, ScratchBus, lossless_exchange, lossless_ready)
 from bss1.rtl.bus import BusDecoder, BusSignature, register_hit, slave_access
 from bss1.rtl.config.arq import ConfigArq
 from bss1.rtl.config.interface import ConfigInterface
@@ -242,6 +242,71 @@ def test_models_over_lossy_link(seed):
     assert log == txns
     assert model.bus_errors == n_err
     assert host.retransmissions > 0 and model.rx_dropped > 0 and host.rx_dropped > 0
+
+
+def _lossless_packets(host, chip, now):
+    """The FPGA emulator's packet-level exchange on its lossless channel; returns the end time."""
+    while True:
+        to_fpga = [r for p in host.poll(now) for r in chip.receive(p, now)] + chip.poll(now)
+        for r in to_fpga:
+            host.receive(r)
+        if host.done() and not to_fpga:
+            return now
+        now += 1
+
+
+def _endpoint_state(host, chip):
+    return ([(s.tx_base, s.tx_next, s.rx_expected, s.last_progress) for s in host._tags],
+            [(a.tx_base, a.tx_next, a.rx_expected, a.last_progress, a.bus_errors)
+             for a in chip.arqs], host._now, chip._now)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lossless_exchange_matches_packets(seed):
+    """Batches without packets: the same bus accesses in the same order (interleaved by
+    rounds of the window across the tags), read data, time and endpoint state as the packet
+    exchange, batch after batch (sequence numbers wrap), in either mode after the other."""
+    rng = random.Random(seed)
+    window = rng.choice([WINDOW, 5, 1])
+    sides = []
+    for _ in range(2):
+        bus, log = scratch_bus(), []
+
+        def logging_bus(tag, addr, write, data, bus=bus, log=log):
+            log.append((tag, int(write), addr, data))
+            return bus(tag, addr, write, data)
+        sides.append((HostArq(window=window), ConfigInterfaceModel(logging_bus), log))
+    now = [0, 0]
+    for batch in range(6):
+        ops = random_ops(rng, rng.choice([1, 17, 40, 150]),
+                         tags=rng.choice([(0,), (1,), (0, 1)]))
+        reqs = [(op[1], 1, op[2], op[3]) if op[0] == "w" else (op[1], 0, op[2], READ_MARK)
+                for op in ops]
+        direct = batch % 3 != 2          # a packet-level batch now and then
+        (h0, c0, log0), (h1, c1, log1) = sides
+        assert lossless_ready(h0, c0) and lossless_ready(h1, c1)
+        if direct:
+            data, rounds = lossless_exchange(h0, c0, reqs, now[0])
+            now[0] += rounds
+        else:
+            start = len(h0.read_results())
+            queue(h0, ops)
+            now[0] = _lossless_packets(h0, c0, now[0])
+            data = h0.read_results()[start:]
+        start = len(h1.read_results())
+        queue(h1, ops)
+        now[1] = _lossless_packets(h1, c1, now[1])
+        data1 = h1.read_results()[start:]
+        assert data == data1 and None not in data
+        assert now[0] == now[1]
+        assert log0 == log1
+        assert _endpoint_state(h0, c0) == _endpoint_state(h1, c1)
+    assert h1.retransmissions == 0 and c1.retransmissions == 0
+    ok, bad = lossless_ready(h0, c0), HostArq()
+    bad.write(0, 0, 0)
+    assert ok and not lossless_ready(bad, ConfigInterfaceModel(scratch_bus()))
+    with pytest.raises(ArqProtocolError, match="not quiescent"):
+        lossless_exchange(bad, ConfigInterfaceModel(scratch_bus()), [], 0)
 
 
 def test_host_protocol_errors():

@@ -206,3 +206,45 @@ def test_argument_parser():
     args = build_parser().parse_args(["--port", "4321"])
     assert (args.host, args.port, args.reset_port, args.hicanns) == \
         ("127.0.0.1", 4321, 45054, 8)
+
+
+def test_chip_arq_modes_identical():
+    """The direct (packet-free) FPGA<->chip exchange and the packet-level one give the same
+    reply stream, chip state, bus errors, virtual ARQ time and chip time for random batches of
+    writes and reads to both tags of two HICANNs (mapped and unmapped addresses), also when the
+    mode changes between frames."""
+    import random
+    rng = random.Random(7)
+    insts = [i for i in HICANN_MAP.instances if not i.name.startswith("floating_gate")]
+    frames = []
+    for _ in range(12):
+        words = []
+        for _ in range(rng.choice([1, 30, 180])):
+            inst = rng.choice(insts)
+            addr = inst.base + rng.randrange(min(inst.size, 64))
+            hicann = rng.randrange(2)
+            if rng.random() < 0.5:
+                words.append(encode_entry(hicann, inst.tag, True, addr, rng.getrandbits(32)))
+            else:
+                words.append(encode_entry(hicann, inst.tag, False, addr, 1 << 31))
+        frames.append(tuple(words))
+    runs = []
+    for modes in (["direct"] * 12, ["packets"] * 12, ["direct", "packets"] * 6):
+        with FpgaEmulator(params=FPGA, n_hicanns=2, threaded=False, clock=lambda: 0.0,
+                          chip_arq=modes[0]) as emu:
+            sent = []
+            emu._send = lambda ptype, words: sent.append((ptype, tuple(words)))
+            for mode, words in zip(modes, frames):
+                emu.chip_arq = mode
+                emu.handle_packet(HC, words)
+            state = [(m.idle_cycles, m.drivers.cycle, m.bus_errors,
+                      [m.bus(t, a, False, 0) for t, a in
+                       [(i.tag, i.base + k) for i in insts for k in range(0, 64, 5)]])
+                     for m in emu.hicanns]
+            runs.append((sent, state, emu.arq_now, emu.arq_failures,
+                         [s.chip.bus_errors for s in emu.slots]))
+    assert runs[0][0] and sum(len(w) for _, w in runs[0][0]) > 300
+    assert runs[0][3] == 0 and runs[0][4][0] > 0
+    assert runs[0] == runs[1] == runs[2]
+    with pytest.raises(ValueError, match="chip_arq"):
+        FpgaEmulator(chip_arq="fast")
