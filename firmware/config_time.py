@@ -8,20 +8,20 @@ only (an experiment clocks the chip itself):
 
 * **Wall time between batches.** Before the FPGA serves a HICANNCONFIG frame, the wall time since
   the previous frame, times the PLL frequency, times ``chip_time_scale``, passes on every chip
-  as :meth:`~bss1.models.hicann.HicannModel.idle` cycles (floating-gate controllers). A host that
+  as :meth:`~bss1.models.hicann.HicannModel.idle` cycles (floating-gate controllers, synapse
+  controllers). A host that
   sleeps the programming time of a floating-gate row (``wait(pll_cycles)``) and then polls
   SLAVE.busy finds the pass over, as on hardware. Chip time never moves backwards; wall time
   spent in an experiment is not counted. ``chip_time_scale`` > 1 lets chip time run faster than
   wall time (the host then may sleep less); the default 1.0 is real time.
 * **Time per access.** Each configuration access takes ``ACCESS_CYCLES`` core cycles (the
   minimum spacing of configuration packets, halbe ``wait_by_dummy``; hicann-digital §11): the
-  floating-gate controllers see them as idle cycles (a RAM word written, then read back in the
-  same frame, is the new word), and the synapse controllers' command sequencers are clocked
-  through them while a command is pending or running. halbe waits for a synapse-array command
-  with ceil(cycles / 2) dummy writes (§6.6), which is exactly this time. Sequencer cycles
-  while both sequencers are idle and no register was written since their last cycle are
-  skipped (nothing happens in them); the event path (mergers, L1, drivers' strobes) is not
-  stepped.
+  chips see them as idle cycles (floating-gate controllers: a RAM word written, then read back
+  in the same frame, is the new word; synapse controllers: their command sequencers run
+  through them). halbe waits for a synapse-array command with ceil(cycles / 2) dummy writes
+  (§6.6), which is exactly this time. The model jumps over the cycles in which nothing happens
+  (:meth:`~bss1.models.hicann.HicannModel.idle`), so a quiet sequencer costs nothing; the
+  event path (mergers, L1, drivers' strobes) is not stepped.
 """
 
 from __future__ import annotations
@@ -29,14 +29,9 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from ..rtl.registers import HICANN_MAP
-
 __all__ = ["ACCESS_CYCLES", "ConfigPhaseClock", "ClockedBus"]
 
 ACCESS_CYCLES = 2           # core cycles per configuration access (hicann-digital §11)
-_SYN_TAG = HICANN_MAP["synapse_controller_top"].tag
-_CTRL = {(inst.tag, inst.address("ctrl")) for inst in
-         (HICANN_MAP["synapse_controller_top"], HICANN_MAP["synapse_controller_bottom"])}
 
 
 class ConfigPhaseClock:
@@ -73,52 +68,20 @@ class ConfigPhaseClock:
         if n:
             for bus in buses:
                 bus.model.idle(n)
-                bus.owe(n)
             self.idle_cycles += n
         return n
 
 
-def _step_sequencers(drivers) -> None:
-    """One core cycle of the two command sequencers only (the sequencer part of
-    :meth:`~bss1.models.synapse_driver.SynapseDriverModel.step`; no driver events)."""
-    for c in drivers.ctl.values():
-        c.sequencer.step(c.seq_regs, c.ctrl_write)
-        c.ctrl_write = None
-        c.snapshot()
-    drivers.cycle += 1
-
-
 class ClockedBus:
-    """``model.bus`` with :data:`ACCESS_CYCLES` of configuration-phase time before each access
-    while ``active()`` (no experiment runs); :meth:`owe` adds time that passed between batches
-    (the sequencers catch up on the next synapse-controller access)."""
+    """``model.bus`` with :data:`ACCESS_CYCLES` of configuration-phase time
+    (:meth:`~bss1.models.hicann.HicannModel.idle`) before each access while ``active()`` (no
+    experiment runs)."""
 
     def __init__(self, model, active: Callable[[], bool]):
         self.model = model
         self.active = active
-        self.owed = 0               # sequencer cycles not yet clocked
-        self.command = False        # a CTRL write the sequencers have not seen yet
-        self.dirty = False          # a register written since their last snapshot
-
-    def owe(self, cycles: int) -> None:
-        self.owed += cycles
-
-    def _busy(self) -> bool:
-        return self.command or self.dirty or \
-            any(not c.sequencer.idle for c in self.model.drivers.ctl.values())
 
     def __call__(self, tag: int, addr: int, write: bool, data: int):
         if self.active():
             self.model.idle(ACCESS_CYCLES)
-            self.owed += ACCESS_CYCLES
-            if tag == _SYN_TAG:
-                n = self.owed
-                while n and self._busy():
-                    _step_sequencers(self.model.drivers)
-                    self.command = self.dirty = False
-                    n -= 1
-                self.owed = 0
-        if write and tag == _SYN_TAG:
-            self.dirty = True
-            self.command = self.command or (tag, addr) in _CTRL
         return self.model.bus(tag, addr, write, data)

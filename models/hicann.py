@@ -19,8 +19,9 @@ same cycles; the event path itself is cycle-exact.
 Floating gates: the four controller twins (:class:`~bss1.models.fg_controller.FGControllerModel`)
 run on this model's cycle counter but are brought up to date lazily, when one of them is
 accessed or :attr:`fg_storage` is looked at, so a programming pass of millions of cycles costs
-nothing per ``step()``. :meth:`idle` lets configuration-phase time pass (floating gates only; the
-event path is not stepped, so use it while no events are in flight). Programmed cells land in
+nothing per ``step()``. :meth:`idle` lets configuration-phase time pass (floating gates, synapse
+controllers and driver SRAM writes; the event path is not stepped, so use it while no events are
+in flight). Programmed cells land in
 :attr:`fg_storage` (:class:`~bss1.models.fg_storage.FGStorage`).
 """
 
@@ -207,11 +208,15 @@ class HicannModel:
 
     def idle(self, n_cycles: int) -> None:
         """Let ``n_cycles`` core cycles of configuration-phase time pass: the floating-gate
-        controllers run (their clock is ``cycle + idle_cycles``), the event path is not
+        controllers run (their clock is ``cycle + idle_cycles``), and so do the synapse-driver
+        bank's SRAM writes and the synapse controllers' command sequencers
+        (:meth:`~bss1.models.synapse_driver.SynapseDriverModel.advance`: a running command
+        costs a few steps per array access, an idle sequencer nothing); the event path is not
         stepped and :attr:`cycle` keeps counting event-path cycles only."""
         if not isinstance(n_cycles, int) or n_cycles < 0:
             raise ValueError(f"cycle count {n_cycles!r} must be an int >= 0")
         self.idle_cycles += n_cycles
+        self.drivers.advance(n_cycles)
 
     @property
     def fg_storage(self) -> FGStorage:

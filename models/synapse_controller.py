@@ -217,6 +217,28 @@ class SynapseControllerModel:
             self.requests += 1
         self.cycle = t + 1
 
+    def run(self, regs: dict, n_cycles: int) -> None:
+        """Simulate ``n_cycles`` cycles with the register words ``regs`` constant and no CTRL
+        write: the same as ``n_cycles`` calls of :meth:`step` (``regs``, None), but cycles in
+        which nothing but the wait counter changes are jumped over (an idle sequencer costs
+        nothing; a busy one costs one :meth:`step` per access acknowledgement and per
+        command phase)."""
+        end = self.cycle + n_cycles
+        while self.cycle < end:
+            t = self.cycle
+            if not self.active:
+                nxt = end                                    # nothing starts without CTRL
+            elif self.req:
+                nxt = self._req_start + self._latency(self.requests - 1)    # the ack cycle
+            else:
+                nxt = t + max(self.cnt - 1, 0)               # cnt <= 1: the phase is done
+            if nxt > t:
+                k = min(nxt, end) - t
+                self.cnt = max(self.cnt - k, 0)
+                self.cycle = t + k
+            else:
+                self.step(regs)
+
     def _start(self, word, cnfg, regs, load, nxt):
         c = _CTRL.decode(word)
         try:

@@ -35,6 +35,8 @@ cycle later (see the RTL module for the chain, conflict and decoder conventions)
 
 from __future__ import annotations
 
+from collections import deque
+
 from bss1.models import coords
 from bss1.rtl.regmap import RegisterMapError
 from bss1.rtl.registers import (DRIVER_CONFIG_BOTTOM, DRIVER_DECODER, DRIVER_SRAMS as _SRAMS,
@@ -82,10 +84,13 @@ class _Controller:
         self.sequencer = None  # command sequencer twin (attach_sequencer)
         self.seq_regs = None   # register words as during the current cycle (for the sequencer)
         self.ctrl_write = None  # data of a CTRL write served in the current cycle
+        self.written = True     # a register written since the last snapshot
+        self.pending = deque()  # driver SRAM writes in the sequencer: (visible, sram, row, word)
 
     def snapshot(self):
         self.seq_regs = {n: list(self.regs[n]) for n in ("ctrl", "cnfg", "lut", "synin",
                                                          "synrst")}
+        self.written = False
 
 
 class SynapseDriverModel:
@@ -98,7 +103,7 @@ class SynapseDriverModel:
         self.conflict_cycles = 0       # cycles with at least one collision (statistics)
         self.ctl = {name: _Controller(name) for name in CONTROLLERS}
         self.drivers = [DriverState() for _ in range(coords.N_DRIVER_LINES)]
-        self._pending = []     # (visible_cycle, controller, sram, row, word), in order
+        self._latest = {}      # (controller, sram, row) -> [pending writes, newest word]
         self._routes = {}      # (controller, local address, write) -> _lookup() result
         self._chains = [coords.driver_chain(side, half)
                         for half in ("top", "bottom") for side in ("left", "right")]
@@ -168,11 +173,18 @@ class SynapseDriverModel:
         if reg.name in _SRAMS:
             served = self._sram_access(c, self.write_cost(controller))
             word = data & ((1 << reg.width) - 1)
-            self._pending.append((served + self.write_cost(controller) + 1, c, reg.name, idx,
-                                  word))
+            # per controller the visible cycles rise (each access starts after the last one)
+            c.pending.append((served + self.write_cost(controller) + 1, reg.name, idx, word))
+            latest = self._latest.get((controller, reg.name, idx))
+            if latest is None:
+                self._latest[(controller, reg.name, idx)] = [1, word]
+            else:
+                latest[0] += 1
+                latest[1] = word
             return
         self.served_cycle = self.cycle
         c.regs[reg.name][idx] = data & ((1 << reg.width) - 1)
+        c.written = True
         if reg.name == "ctrl":
             c.ctrl_write = c.regs["ctrl"][0]
 
@@ -206,26 +218,27 @@ class SynapseDriverModel:
     @property
     def writes_pending(self) -> bool:
         """Driver SRAM writes still in the sequencer (not yet visible to the drivers)."""
-        return bool(self._pending)
+        return bool(self._latest)
 
     def peek_sram(self, controller: str, sram: str, row: int) -> int:
         """The stored SRAM word (including writes still in the sequencer)."""
-        pend = [w for (_, c, s, r, w) in self._pending
-                if c.name == controller and s == sram and r == row]
-        return pend[-1] if pend else self.ctl[controller].sram[sram][row]
+        latest = self._latest.get((controller, sram, row))
+        return latest[1] if latest is not None else self.ctl[controller].sram[sram][row]
 
     # -- settings mirror ---------------------------------------------------------------------------
     def _commit(self, upto):
-        keep = []
-        for entry in self._pending:
-            visible, c, sram, row, word = entry
-            if visible <= upto:
+        for c in self.ctl.values():
+            pending = c.pending
+            while pending and pending[0][0] <= upto:
+                _, sram, row, word = pending.popleft()
                 c.sram[sram][row] = word
+                key = (c.name, sram, row)
+                latest = self._latest[key]
+                latest[0] -= 1
+                if not latest[0]:
+                    del self._latest[key]
                 if sram != "drv_gmax":
                     self._update_driver(c.name, row)
-            else:
-                keep.append(entry)
-        self._pending = keep
 
     def _update_driver(self, controller: str, row: int):
         if row % 2:
@@ -246,6 +259,34 @@ class SynapseDriverModel:
                                   ("p2", (sw_bottom, 1)), ("p3", (sw_top, 1))):
                 d.pattern[2 * r + p] = dec[f"{pname}_0"] | (dec[f"{pname}_1"] << 1)
             return
+
+    def advance(self, n_cycles: int) -> None:
+        """Let ``n_cycles`` cycles pass without driver events (configuration-phase time): the
+        same as ``n_cycles`` :meth:`step` calls with no input, minus the strobes (none can
+        occur without input) and the per-cycle work: driver SRAM writes whose time has come
+        take effect, each attached sequencer simulates its first cycle as :meth:`step` does
+        (register words of the previous cycle, a pending CTRL write) when a command may start
+        or run in it, and then runs the rest with the current register words
+        (:meth:`~bss1.models.synapse_controller.SynapseControllerModel.run`, which jumps over
+        the cycles in which nothing happens). An idle controller costs nothing per cycle."""
+        if n_cycles <= 0:
+            return
+        for c in self.ctl.values():
+            seq = c.sequencer
+            if seq is None:
+                continue
+            if c.ctrl_write is not None or seq.active:
+                seq.step(c.seq_regs, c.ctrl_write)
+                c.ctrl_write = None
+                if c.written:
+                    c.snapshot()
+                seq.run(c.seq_regs, n_cycles - 1)
+            else:
+                seq.run(c.seq_regs, n_cycles)       # idle: nothing starts, one jump
+                if c.written:
+                    c.snapshot()
+        self.cycle += n_cycles
+        self._commit(self.cycle - 1)
 
     # -- event side --------------------------------------------------------------------------------
     def step(self, drv_in: dict | None = None) -> dict:

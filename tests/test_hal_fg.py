@@ -118,10 +118,7 @@ def test_phase_clock_converts_wall_time():
 
     class Bus:
         def __init__(self):
-            self.model, self.owed = HicannModel(), 0
-
-        def owe(self, n):
-            self.owed += n
+            self.model = HicannModel()
     buses = [Bus(), Bus()]
     clock.now += 1e-6
     assert pc.elapse(buses) == 200                      # 1 us x 100 MHz x 2
@@ -131,7 +128,8 @@ def test_phase_clock_converts_wall_time():
     assert pc.elapse(buses) == 1 and pc.elapse(buses) == 0
     clock.now += 0.5e-8
     assert pc.elapse(buses) == 1
-    assert [b.model.idle_cycles for b in buses] == [202, 202] and buses[0].owed == 202
+    assert [b.model.idle_cycles for b in buses] == [202, 202]
+    assert [b.model.drivers.cycle for b in buses] == [202, 202]
     clock.now += 1.0
     pc.restart()
     assert pc.elapse(buses) == 0

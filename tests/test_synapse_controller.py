@@ -767,3 +767,76 @@ def test_bad_input_messages():
         m.attach_sequencer("synapse_controller_x", SynapseControllerModel("top", arr))
     with pytest.raises(ValueError, match=r"^synapse row address 224 out of range 0\.\.223$"):
         arr.read_weights("top", 224, 0)      # what a servicing side answers to a bad row
+
+
+# -- configuration-phase time: jumping over quiet cycles -------------------------------------------
+def _sequencer_state(seq):
+    return {k: v for k, v in vars(seq).items() if k not in ("array", "_latency")}
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_advance_equals_cycle_steps(seed):
+    """SynapseDriverModel.advance(n) (jumps over quiet cycles) leaves the sequencers, the array,
+    the driver SRAMs and every bus read exactly as n step() calls without events, for random
+    command sequences (AUTO incl. continuous, commands while busy, random CNFG / LUT / SYNIN,
+    driver SRAM accesses, random ack latencies) and random gaps between accesses."""
+    rng = random.Random(seed)
+    arrays = _twin_arrays(rng)
+    lats = [rng.choice([1, 1, 2, 3, 7, 25]) for _ in range(20000)]
+    models = []
+    for arr in arrays:
+        m = SynapseDriverModel()
+        for half in ("top", "bottom"):
+            m.attach_sequencer(f"synapse_controller_{half}",
+                               SynapseControllerModel(half, arr, ack_latency=lambda n: lats[n]))
+        models.append(m)
+    stepped, jumped = models
+    codes = [c for c in Command if c != Command.AUTO] * 3 + [Command.AUTO, 8]
+    steps = 0
+    for _ in range(400):
+        ctl = rng.choice(["synapse_controller_top", "synapse_controller_bottom"])
+        x = rng.random()
+        if x < 0.08:
+            v = rng.getrandbits(32) & ~(CNFG.field("endel").mask | CNFG.field("predel").mask |
+                                        CNFG.field("oedel").mask)
+            op = ("w", ctl, CNFG.address(), v | CNFG.encode(endel=1, predel=2, oedel=1))
+        elif x < 0.16:
+            reg = rng.choice([LUT, SYNIN, SYNRST])
+            op = ("w", ctl, reg.address(rng.randrange(reg.count)), rng.getrandbits(32))
+        elif x < 0.45:
+            row = rng.randrange(224)
+            op = ("w", ctl, CTRL.address(), CTRL.encode(
+                cmd=int(rng.choice(codes)), newcmd=1, row=row,
+                last_row=(row + rng.randrange(2)) % 224, sel=rng.randrange(8),
+                encr=rng.randrange(2), continuous=int(rng.random() < 0.05),
+                without_reset=rng.randrange(2), scc=rng.randrange(2), sca=rng.randrange(2)))
+        elif x < 0.8:
+            reg = rng.choice([STATUS, CTRL, SYNOUT, SYNCORR])
+            op = ("r", ctl, reg.address(rng.randrange(reg.count)))
+        else:
+            s = SC.reg(rng.choice(SRAMS))
+            addr = s.address(rng.randrange(224))
+            op = ("w", ctl, addr, rng.getrandbits(16)) if rng.random() < 0.5 else \
+                ("r", ctl, addr)
+        outs = [m.write(*op[1:]) if op[0] == "w" else m.read(*op[1:]) for m in models]
+        assert outs[0] == outs[1], op
+        assert stepped.served_cycle == jumped.served_cycle
+        gap = rng.choice([0, 1, 1, 2, 2, 2, rng.randrange(3, 40), rng.randrange(40, 400)])
+        for _ in range(gap):
+            assert stepped.step() == {}
+        steps += gap
+        jumped.advance(gap)
+        assert stepped.cycle == jumped.cycle
+        for name in ("synapse_controller_top", "synapse_controller_bottom"):
+            a, b = stepped.ctl[name], jumped.ctl[name]
+            assert _sequencer_state(a.sequencer) == _sequencer_state(b.sequencer)
+            assert a.sequencer.log == b.sequencer.log
+            assert a.sram == b.sram and list(a.pending) == list(b.pending)
+            for sram in SRAMS:
+                for row in range(0, 224, 37):
+                    assert stepped.peek_sram(name, sram, row) == jumped.peek_sram(name, sram, row)
+    assert steps > 10_000
+    assert sum(len(c.sequencer.log) for c in jumped.ctl.values()) > 30
+    for h in ("top", "bottom"):
+        assert np.array_equal(arrays[0].weights(h), arrays[1].weights(h))
+        assert np.array_equal(arrays[0].decoders(h), arrays[1].decoders(h))
