@@ -22,6 +22,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/hicann_rtl.py
 	$(PY) bench/hostarq.py
+	$(PY) bench/hicann_config.py
+	$(PY) bench/neuron_core.py
+	$(PY) bench/synapse_input.py
+	$(PY) bench/analog_core.py
+	$(PY) bench/analog_bridge.py
 
 clean:
 	rm -rf build $(VENV)
