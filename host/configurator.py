@@ -166,6 +166,14 @@ def init_writes() -> list[hal.Write]:
 
 def stage_writes(cfg: HICANNConfig, stage: str) -> list[hal.Write]:
     """The writes of ``stage`` (one of :data:`STAGES`) for ``cfg``."""
+    return _stage_writes(cfg, stage, synapse_array=True)
+
+
+def _stage_writes(cfg: HICANNConfig, stage: str, synapse_array: bool) -> list[hal.Write]:
+    """:func:`stage_writes`; without ``synapse_array`` the weight and decoder row sequences are
+    left out. Those write SYNIN and CTRL (not storage) and, as waits, the CNFG word of the
+    held controller configuration that this stage has just written to the same controller, so
+    they do not change :func:`expected_registers` (tested)."""
     if stage not in STAGES:
         raise ValueError(f"stage {stage!r} not one of {', '.join(STAGES)}")
     if stage == "INIT":
@@ -176,9 +184,9 @@ def stage_writes(cfg: HICANNConfig, stage: str) -> list[hal.Write]:
                            dll_reset=True) for c in _CONTROLLERS}
         for c in _CONTROLLERS:
             out += hal.synapse_controller_writes(c, held[c])
-        for line, dec in sorted(cfg.decoders.items()):
+        for line, dec in sorted(cfg.decoders.items()) if synapse_array else ():
             out += hal.decoder_double_row_writes(line, dec, held[hal.driver_controller(line)])
-        for row, w in sorted(cfg.weights.items()):
+        for row, w in sorted(cfg.weights.items()) if synapse_array else ():
             out += hal.weights_row_writes(row, w, held[hal.synapse_row_location(row)[0]])
         out += hal.phase_writes(cfg.phase)
         out += hal.gbit_link_writes(cfg.gbit_link)
@@ -355,7 +363,7 @@ def _verify_plan(cfg: HICANNConfig, stages, synapses: bool):
     """``(queries, check)``: the read-back queries of :func:`verify` and ``check(results)``,
     which compares their decoded results with ``cfg`` (raises :class:`ConfigurationMismatch`,
     returns the number of registers and rows compared)."""
-    writes = [w for s in stages for w in stage_writes(cfg, s)]
+    writes = [w for s in stages for w in _stage_writes(cfg, s, synapse_array=False)]
     expected = expected_registers(writes)
     queries = [_register_query(expected)]
     syn_items = []

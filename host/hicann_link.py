@@ -113,6 +113,16 @@ class HostHicannLink:
         if len(self._buffer) >= MAX_ENTRIES_PER_FRAME:
             self.flush()
 
+    def _entry(self, hicann: int, tag, write: bool, addr, data) -> int:
+        """:func:`encode_entry` for a checked ``hicann`` (the same words and errors; plain
+        in-range ints take a shortcut)."""
+        if type(tag) is int and type(addr) is int and type(data) is int and \
+                0 <= tag <= 1 and 0 <= addr <= 0xFFFF and 0 <= data <= 0xFFFF_FFFF and \
+                type(self.dnc) is int and 0 <= self.dnc <= 3:
+            return (self.dnc << 62) | (hicann << 59) | (tag << 49) | (write << 48) | \
+                (addr << 32) | data
+        return encode_entry(hicann, tag, write, addr, data, self.dnc)
+
     def flush(self) -> None:
         """Send the buffered entries."""
         while self._buffer:
@@ -134,12 +144,13 @@ class HostHicannLink:
 
     def write(self, hicann: int, tag: int, addr: int, data: int) -> None:
         """Queue one register write."""
-        self._put(encode_entry(self._check_hicann(hicann), tag, True, addr, data, self.dnc))
+        self._put(self._entry(self._check_hicann(hicann), tag, 1, addr, data))
 
     def writes(self, hicann: int, writes) -> None:
         """Queue ``(tag, addr, data)`` writes and flush."""
+        self._check_hicann(hicann)
         for tag, addr, data in writes:
-            self.write(hicann, tag, addr, data)
+            self._put(self._entry(hicann, tag, 1, addr, data))
         self.flush()
 
     def read_many(self, hicann: int, reads) -> list[int]:
@@ -147,7 +158,7 @@ class HostHicannLink:
         self._check_hicann(hicann)
         reads = list(reads)
         for tag, addr in reads:
-            self._put(encode_entry(hicann, tag, False, addr, READ_MARK, self.dnc))
+            self._put(self._entry(hicann, tag, 0, addr, READ_MARK))
         self.flush()
         end = time.monotonic() + self.read_timeout
         out = []
@@ -167,9 +178,9 @@ class HostHicannLink:
         reads = []
         for op in ops:
             if len(op) == 3:
-                self._put(encode_entry(hicann, op[0], True, op[1], op[2], self.dnc))
+                self._put(self._entry(hicann, op[0], 1, op[1], op[2]))
             else:
-                self._put(encode_entry(hicann, op[0], False, op[1], READ_MARK, self.dnc))
+                self._put(self._entry(hicann, op[0], 0, op[1], READ_MARK))
                 reads.append(op)
         self.flush()
         end = time.monotonic() + self.read_timeout

@@ -55,6 +55,23 @@ def perform_access(array, half: str, op: SynapseArrayOp, row: int, colset: int, 
     return rdata, corr
 
 
+_COSTS: dict[int, tuple[dict, dict]] = {}
+
+
+def _cnfg_costs(word: int) -> tuple[dict, dict]:
+    """CNFG fields and the phase costs they give (cached per CNFG word; read-only)."""
+    hit = _COSTS.get(word)
+    if hit is None:
+        if len(_COSTS) > 4096:
+            _COSTS.clear()
+        cnfg = _CNFG.decode(word)
+        costs = {"start": cnfg["predel"] + cnfg["endel"] + 4, "read": cnfg["oedel"] + 3,
+                 "write": cnfg["wrdel"] + 4, "rst": cnfg["oedel"] + 6,
+                 "close": CLOSE_ROW_CYCLES}
+        hit = _COSTS[word] = (cnfg, costs)
+    return hit
+
+
 def lut_entries(lo: int, hi: int) -> list[int]:
     """The 16 physical LUT entries of one register pair (§6.4): entry e is nibble e % 8
     (counted from the MSB) of register ``lo`` (e < 8) or ``hi``."""
@@ -137,10 +154,7 @@ class SynapseControllerModel:
         cycle (``ctrl``, ``cnfg``, ``lut``, ``synin``, ``synrst``); ``ctrl_write``: the data
         of a CTRL write served in this cycle."""
         t = self.cycle
-        cnfg = _CNFG.decode(regs["cnfg"][0])
-        costs = {"start": cnfg["predel"] + cnfg["endel"] + 4, "read": cnfg["oedel"] + 3,
-                 "write": cnfg["wrdel"] + 4, "rst": cnfg["oedel"] + 6,
-                 "close": CLOSE_ROW_CYCLES}
+        cnfg, costs = _cnfg_costs(regs["cnfg"][0])
         ack = self.req and t - self._req_start == self._latency(self.requests - 1)
         done = self.active and self.cnt <= 1 and (not self.req or (ack and not self.second))
         nxt = {}                                  # register updates at the end of this cycle

@@ -102,6 +102,7 @@ class SynapseDriverModel:
         self.conflict = False          # sticky, like the RTL flag
         self.conflict_cycles = 0       # cycles with at least one collision (statistics)
         self.ctl = {name: _Controller(name) for name in CONTROLLERS}
+        self._controllers = tuple(self.ctl.values())
         self.drivers = [DriverState() for _ in range(coords.N_DRIVER_LINES)]
         self._latest = {}      # (controller, sram, row) -> [pending writes, newest word]
         self._routes = {}      # (controller, local address, write) -> _lookup() result
@@ -183,8 +184,11 @@ class SynapseDriverModel:
                 latest[1] = word
             return
         self.served_cycle = self.cycle
-        c.regs[reg.name][idx] = data & ((1 << reg.width) - 1)
-        c.written = True
+        word = data & ((1 << reg.width) - 1)
+        words = c.regs[reg.name]
+        if words[idx] != word:
+            words[idx] = word
+            c.written = True        # the sequencer's view changes with the next cycle
         if reg.name == "ctrl":
             c.ctrl_write = c.regs["ctrl"][0]
 
@@ -271,7 +275,7 @@ class SynapseDriverModel:
         the cycles in which nothing happens). An idle controller costs nothing per cycle."""
         if n_cycles <= 0:
             return
-        for c in self.ctl.values():
+        for c in self._controllers:
             seq = c.sequencer
             if seq is None:
                 continue
@@ -281,12 +285,14 @@ class SynapseDriverModel:
                 if c.written:
                     c.snapshot()
                 seq.run(c.seq_regs, n_cycles - 1)
-            else:
-                seq.run(c.seq_regs, n_cycles)       # idle: nothing starts, one jump
+            else:                       # idle, nothing starts: what run() does, inline
+                seq.cnt = max(seq.cnt - n_cycles, 0)
+                seq.cycle += n_cycles
                 if c.written:
                     c.snapshot()
         self.cycle += n_cycles
-        self._commit(self.cycle - 1)
+        if self._latest:
+            self._commit(self.cycle - 1)
 
     # -- event side --------------------------------------------------------------------------------
     def step(self, drv_in: dict | None = None) -> dict:

@@ -111,6 +111,21 @@ def test_synapse_array_in_the_configuration():
         C.verify(arr, cfg)
 
 
+def test_synapse_array_sequences_do_not_change_the_expected_registers():
+    """verify() computes the expected register words without encoding the weight and decoder
+    row sequences again: those only add SYNIN / CTRL writes and CNFG writes of the word the
+    stage has already written to that controller."""
+    for seed in (3, 4):
+        for kw in ({"synapses": True}, {"all_synapses": True}):
+            cfg = C.random_hicann_config(seed, **kw)
+            for stage in C.STAGES:
+                full = C.stage_writes(cfg, stage)
+                short = C._stage_writes(cfg, stage, synapse_array=False)
+                assert C.expected_registers(full) == C.expected_registers(short)
+                if stage == "TIMING_UNCRITICAL":
+                    assert len(full) > len(short) + 64 * len(cfg.weights)
+
+
 class _ModelWithL2(hal.ModelLink):
     """ModelLink that keeps the write-only SPL1 word itself (the plain chip model has no
     layer-2 block; the emulated FPGA's chip does)."""
