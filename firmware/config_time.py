@@ -85,3 +85,9 @@ class ClockedBus:
         if self.active():
             self.model.idle(ACCESS_CYCLES)
         return self.model.bus(tag, addr, write, data)
+
+    def many(self, accesses) -> list[tuple[int, int]]:
+        """Calls for each ``(tag, addr, write, data)`` in order, ``(rdata, err)`` pairs back;
+        ``active()`` is asked once for the batch (the FPGA emulator serves a frame under its
+        lock, so no experiment starts or ends within one)."""
+        return self.model.bus_many(accesses, ACCESS_CYCLES if self.active() else 0)

@@ -335,7 +335,9 @@ def lossless_exchange(host: HostArq, chip: ConfigInterfaceModel, requests, now: 
     response in its next packet of that tag, no timeout fires, and every request is served
     exactly once. The bus sees the same accesses in the same order, the reads return the same
     data (0 after a bus error, counted in ``bus_errors``), an invalid ``rdata`` raises the
-    same ValueError, and both endpoints end in the same state (sequence numbers, clocks);
+    same ValueError (a bus with a ``many`` method, which serves a list of accesses in order,
+    gets them all at once, so there the accesses after the bad one have happened too), and
+    both endpoints end in the same state (sequence numbers, clocks);
     :class:`ReadHandle` objects and packets are not made. Requires :func:`lossless_ready`
     (raises ArqProtocolError otherwise); requests are checked as :meth:`HostArq.write` /
     :meth:`HostArq.read` check them."""
@@ -360,13 +362,19 @@ def lossless_exchange(host: HostArq, chip: ConfigInterfaceModel, requests, now: 
         order = [(1 if n1 else 0, *r) for r in per_tag[1 if n1 else 0]]
     out = [None] * (n0 + n1)
     arqs = chip.arqs
-    for tag, i, write, addr, data in order:
-        arq = arqs[tag]
-        rdata, err = arq.bus(tag, addr, bool(write), data if write else READ_MARK)
+    bus = arqs[0].bus
+    many = getattr(bus, "many", None) if all(a.bus is bus for a in arqs) else None
+    if many is not None:        # a bus that serves a batch: the same calls, in order
+        results = many([(tag, addr, bool(write), data if write else READ_MARK)
+                        for tag, _, write, addr, data in order])
+    else:
+        results = (arqs[tag].bus(tag, addr, bool(write), data if write else READ_MARK)
+                   for tag, _, write, addr, data in order)
+    for (tag, i, write, addr, data), (rdata, err) in zip(order, results):
         if type(rdata) is not int or not 0 <= rdata <= _DATA_MAX:
             raise ValueError(f"bus callback returned rdata {rdata!r}, allowed 0..{_DATA_MAX}")
         if err:
-            arq.bus_errors += 1
+            arqs[tag].bus_errors += 1
         if not write:
             out[i] = 0 if err else rdata
     end = now + rounds

@@ -171,6 +171,28 @@ class HicannModel:
             self.bus_errors += 1
             return 0, 1
 
+    def bus_many(self, accesses, idle_before: int = 0) -> list[tuple[int, int]]:
+        """:meth:`bus` for each ``(tag, addr, write, data)`` of ``accesses`` in order, each
+        preceded by :meth:`idle` (``idle_before``) when that is > 0; returns the ``(rdata,
+        err)`` pairs. The same as the calls one by one, with less overhead per access."""
+        if not isinstance(idle_before, int) or idle_before < 0:
+            raise ValueError(f"cycle count {idle_before!r} must be an int >= 0")
+        routes, advance = self._routes, self.drivers.advance
+        out = []
+        for tag, addr, write, data in accesses:
+            if idle_before:
+                self.idle_cycles += idle_before
+                advance(idle_before)
+            route = routes.get((tag, addr, write)) if type(write) is bool else None
+            if route is None:
+                out.append(self.bus(tag, addr, write, data))
+            elif write:
+                route[0](route[1], route[2], data & route[3])
+                out.append((0, 0))
+            else:
+                out.append((route[0](route[1], route[2]), 0))
+        return out
+
     def check(self) -> list[str]:
         """Static configuration problems (two drivers on a line, ...)."""
         return list(self.fabric.check())

@@ -269,22 +269,29 @@ class SynapseDriverModel:
         same as ``n_cycles`` :meth:`step` calls with no input, minus the strobes (none can
         occur without input) and the per-cycle work: driver SRAM writes whose time has come
         take effect, each attached sequencer simulates its first cycle as :meth:`step` does
-        (register words of the previous cycle, a pending CTRL write) when a command may start
-        or run in it, and then runs the rest with the current register words
-        (:meth:`~bss1.models.synapse_controller.SynapseControllerModel.run`, which jumps over
-        the cycles in which nothing happens). An idle controller costs nothing per cycle."""
+        (register words of the previous cycle, a pending CTRL write) and the rest with the
+        current register words, through
+        :meth:`~bss1.models.synapse_controller.SynapseControllerModel.run`, which jumps over
+        the cycles in which nothing happens. An idle controller costs nothing per cycle."""
         if n_cycles <= 0:
             return
         for c in self._controllers:
             seq = c.sequencer
             if seq is None:
                 continue
-            if c.ctrl_write is not None or seq.active:
+            if c.ctrl_write is not None:
                 seq.step(c.seq_regs, c.ctrl_write)
                 c.ctrl_write = None
                 if c.written:
                     c.snapshot()
                 seq.run(c.seq_regs, n_cycles - 1)
+            elif seq.active:
+                if c.written:           # the first cycle still sees the previous words
+                    seq.run(c.seq_regs, 1)
+                    c.snapshot()
+                    seq.run(c.seq_regs, n_cycles - 1)
+                else:
+                    seq.run(c.seq_regs, n_cycles)
             else:                       # idle, nothing starts: what run() does, inline
                 seq.cnt = max(seq.cnt - n_cycles, 0)
                 seq.cycle += n_cycles
