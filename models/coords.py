@@ -252,7 +252,17 @@ def sw_to_hw8(i: int) -> int:
 
 
 # -- bit tricks ----------------------------------------------------------------------------------
+_REV_TABLES: dict[int, tuple[int, ...]] = {}
+
+
 def rev_bits(value: int, width: int) -> int:
+    """``value`` with its ``width`` low bits in reverse order (tables for widths up to 12)."""
+    table = _REV_TABLES.get(width)
+    if table is None and 0 < width <= 12:
+        table = _REV_TABLES[width] = tuple(int(format(v, f"0{width}b")[::-1], 2)
+                                           for v in range(1 << width))
+    if table is not None and 0 <= value < len(table):
+        return table[value]
     return int(format(value, f"0{width}b")[::-1], 2)
 
 

@@ -72,6 +72,7 @@ class L1FabricModel:
         self.conflicts = 0
         self._xb_closed: list[tuple[int, int]] = []
         self._syn_closed: dict[int, list[tuple[str, int]]] = {}
+        self._switches_dirty = False      # switch lists are rebuilt when next needed
 
     # -- registers ---------------------------------------------------------------------------------
     def _switch_block(self, block: str, local_addr: int, write: bool):
@@ -106,7 +107,7 @@ class L1FabricModel:
             raise RegisterMapError(f"{block} {reg.name}: word {data!r} out of range "
                                    f"0..{(1 << reg.width) - 1:#x}")
         rows[i] = data
-        self._rebuild()
+        self._switches_dirty = True
 
     def read(self, block: str, local_addr: int) -> int:
         rep = self._block(block)
@@ -116,6 +117,7 @@ class L1FabricModel:
         return rows[i]
 
     def _rebuild(self):
+        self._switches_dirty = False
         xb_w, sw_w = CROSSBAR.reg("row").width, SYNAPSE_SWITCH.reg("row").width
         self._xb_closed = [_XBAR[(side, r, b)] for side, rows in self.crossbar.items()
                            for r, word in enumerate(rows) for b in range(xb_w) if word >> b & 1]
@@ -134,6 +136,8 @@ class L1FabricModel:
                 raise ValueError(f"unknown input {name!r}; inputs: {', '.join(INPUT_NAMES)}")
         inp = {name: _check_events(name, inputs.get(name)) for name in INPUT_NAMES}
         collision = False
+        if self._switches_dirty:
+            self._rebuild()
 
         # own sources: our repeaters' inward drives and the neighbour's drives
         own = {"h": {}, "v": {}}
@@ -220,6 +224,8 @@ class L1FabricModel:
     # -- static configuration check ----------------------------------------------------------------
     def check(self) -> list[str]:
         """Configuration conflicts, one message each (empty list: none found)."""
+        if self._switches_dirty:
+            self._rebuild()
         msgs = []
         inward = {"h": set(), "v": set()}
         for b, rep in self.repeaters.items():
