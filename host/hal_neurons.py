@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from ..models import coords
 from ..models.analog_config import (INOUT_CODES, MEMBRANE_SOURCES, OUTPUT_SOURCES,
                                     decode_output_config, encode_output_config)
-from ..rtl.registers import HICANN_MAP, NB_ENTRY, NEURON_BUILDER, NEURON_CONTROL
+from ..rtl.registers import (HICANN_MAP, NB_ENTRY, NB_INOUT_FLAGS, NB_PAIR, NB_PAIR_FIELDS,
+                             NEURON_BUILDER, NEURON_CONTROL, nb_pair_entry)
 from .floating_gates import COARSE, stimulus_sequence
 from .floating_gates import Write as FGWriteOp
 from .gbitlink import GbitLink, spl1_reset_write
@@ -208,17 +209,20 @@ class NeuronQuad:
             self._pair_byte(y)      # rejects illegal aout / current-input combinations
 
     def _pair_byte(self, y: int) -> int:
+        """Pair configuration byte (:data:`~bss1.rtl.registers.NB_PAIR`) of quad row ``y``."""
         left, right = self.neurons[2 * y], self.neurons[2 * y + 1]
-        flags = (right.enable_aout | left.enable_aout << 1 | right.enable_current_input << 2
-                 | left.enable_current_input << 3)
+        flags = NB_INOUT_FLAGS.encode(
+            aout_right=right.enable_aout, aout_left=left.enable_aout,
+            currentin_right=right.enable_current_input, currentin_left=left.enable_current_input)
         if flags not in INOUT_CODES:
+            names = ", ".join(f"{f.name} b{f.lsb}" for f in NB_INOUT_FLAGS.fields)
             raise ValueError(f"quad row {y}: aout/current-input combination {flags:#06b} "
-                             f"(aout_right b0, aout_left b1, currentin_right b2, "
-                             f"currentin_left b3) is not one of the legal inout codes "
+                             f"({names}) is not one of the legal inout codes "
                              f"{[bin(c) for c in INOUT_CODES]}")
-        return (INOUT_CODES.index(flags) | self.horizontal[y] << 3
-                | left.activate_firing << 4 | left.enable_fire_input << 5
-                | right.enable_fire_input << 6 | right.activate_firing << 7)
+        return NB_PAIR.encode(
+            inout=INOUT_CODES.index(flags), horizontal=self.horizontal[y],
+            firing_left=left.activate_firing, input_left=left.enable_fire_input,
+            input_right=right.enable_fire_input, firing_right=right.activate_firing)
 
 
 def _quad(quad: int) -> int:
@@ -235,8 +239,8 @@ def denmem_quad_writes(quad: int, cfg: NeuronQuad) -> list[Write]:
         for x in range(2):
             nrn = cfg.neurons[2 * y + x]
             extra = {}
-            if coords.neuron_quad_nb_address(quad, 2 * y + x) == 4 * quad + 3:
-                extra = {"nmem_top": cfg._pair_byte(0), "nmem_bot": cfg._pair_byte(1)}
+            if coords.neuron_quad_nb_address(quad, 2 * y + x) == nb_pair_entry(quad):
+                extra = {name: cfg._pair_byte(row) for row, name in enumerate(NB_PAIR_FIELDS)}
             a, word = nb_entry(2 * quad + x, y, nrn.address, fire=nrn.enable_spl1_output,
                                vertical=bool(y == 1 and cfg.vertical[x]), **extra)
             out.append((_NB.tag, _NB.base + a, word))
@@ -249,22 +253,23 @@ def denmem_quad_query(quad: int) -> Query:
 
     def decode(w):
         f = [NB_ENTRY.decode(x) for x in w]
-        pair = (f[entries.index(4 * quad + 3)]["nmem_top"],
-                f[entries.index(4 * quad + 3)]["nmem_bot"])
+        pair_entry = f[entries.index(nb_pair_entry(quad))]
+        pair = tuple(NB_PAIR.decode(pair_entry[name]) for name in NB_PAIR_FIELDS)
         neurons = []
         for k in range(4):
             x, y = k % 2, k // 2
+            side = ("left", "right")[x]
             p = pair[y]
-            flags = INOUT_CODES[p & 7]
+            flags = NB_INOUT_FLAGS.decode(INOUT_CODES[p["inout"]])
             neurons.append(Neuron(
                 address=coords.rev_bits(f[k]["spl1_rev"], 6),
-                activate_firing=bool(p >> (7 if x else 4) & 1),
+                activate_firing=bool(p[f"firing_{side}"]),
                 enable_spl1_output=bool(f[k]["firet" if y == 0 else "fireb"]),
-                enable_fire_input=bool(p >> (6 if x else 5) & 1),
-                enable_aout=bool(flags >> (0 if x else 1) & 1),
-                enable_current_input=bool(flags >> (2 if x else 3) & 1)))
+                enable_fire_input=bool(p[f"input_{side}"]),
+                enable_aout=bool(flags[f"aout_{side}"]),
+                enable_current_input=bool(flags[f"currentin_{side}"])))
         vertical = tuple(bool(f[2 + x]["vertical"]) for x in range(2))
-        horizontal = tuple(bool(p >> 3 & 1) for p in pair)
+        horizontal = tuple(bool(p["horizontal"]) for p in pair)
         return NeuronQuad(tuple(neurons), vertical, horizontal)
     return Query(tuple((_NB.tag, _NB.base + NB_ENTRY.address(n)) for n in entries), decode)
 

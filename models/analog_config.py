@@ -56,7 +56,8 @@ from bss1.models.neuron import DENMEMS_PER_HICANN, CurrentStimulus
 from bss1.models.neuron_builder_map import builder_words, neurons_from_builder
 from bss1.rtl.fg_controller import N_FG_COLUMNS, SLOW_DIVIDER
 from bss1.rtl.hicann import FG_BLOCKS
-from bss1.rtl.registers import FG_CONTROLLER, HICANN_MAP, NB_ENTRY, NEURON_BUILDER
+from bss1.rtl.registers import (FG_CONTROLLER, HICANN_MAP, NB_ENTRY, NB_INOUT_FLAGS, NB_PAIR,
+                                NB_PAIR_FIELDS, NEURON_BUILDER, nb_pair_entry)
 
 __all__ = ["OUTPUT_SOURCES", "MEMBRANE_SOURCES", "INOUT_CODES", "SELECT_WIDTH", "ENABLE_LSB",
            "encode_output_config", "decode_output_config", "row_bits", "inout_flags",
@@ -76,8 +77,10 @@ assert (_OUT_REG.field("select1").lsb, _OUT_REG.field("enable1").lsb) == (SELECT
 assert ENABLE_LSB + 2 == _OUT_REG.width
 _NCFG = NEURON_BUILDER.reg("neuron_config")
 _NB = HICANN_MAP["neuron_builder"]
-#: inout code -> flags {aout_right b0, aout_left b1, currentin_right b2, currentin_left b3}
+#: inout code (field ``inout`` of :data:`~bss1.rtl.registers.NB_PAIR`) -> flags word
+#: (:data:`~bss1.rtl.registers.NB_INOUT_FLAGS`)
 INOUT_CODES = (0, 1, 2, 3, 4, 5, 0b1010, 0b1000)
+assert len(INOUT_CODES) == 1 << NB_PAIR.field("inout").width
 _RAM = (FG_CONTROLLER.reg("ram0"), FG_CONTROLLER.reg("ram1"))
 _ROW_NAMES = ("top", "bottom")
 
@@ -150,12 +153,12 @@ def inout_flags(words) -> tuple[np.ndarray, np.ndarray]:
     aout = np.zeros(DENMEMS_PER_HICANN, bool)
     cur = np.zeros(DENMEMS_PER_HICANN, bool)
     for q in range(128):
-        f = NB_ENTRY.decode(int(words[4 * q + 3]))
-        for y, name in enumerate(("nmem_top", "nmem_bot")):
-            flags = INOUT_CODES[f[name] & 7]
+        f = NB_ENTRY.decode(int(words[nb_pair_entry(q)]))
+        for y, name in enumerate(NB_PAIR_FIELDS):
+            flags = NB_INOUT_FLAGS.decode(INOUT_CODES[NB_PAIR.decode(f[name])["inout"]])
             left, right = 256 * y + 2 * q, 256 * y + 2 * q + 1
-            aout[right], aout[left] = flags & 1, flags >> 1 & 1
-            cur[right], cur[left] = flags >> 2 & 1, flags >> 3 & 1
+            aout[right], aout[left] = flags["aout_right"], flags["aout_left"]
+            cur[right], cur[left] = flags["currentin_right"], flags["currentin_left"]
     return aout, cur
 
 

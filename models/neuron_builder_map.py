@@ -12,10 +12,11 @@ Switches read from the 512 entries (§7.1 table; §3.4 "Switches"):
 * vertical (bit 22) of the *bottom* entry ``2 c`` shorts denmems (c, 0) and (c, 1). The bit in a
   top entry is not a switch and is ignored (as halbe's decoder does).
 * The pair bytes ``nmem_top`` / ``nmem_bot`` of entry ``4 q + 3`` (only there; the fields of the
-  other three entries of the quad are ignored) configure row 0 / row 1 of quad q:
-  b3 horizontal switch (shorts (2q, y) and (2q + 1, y)), b4 activate_firing of the left denmem,
-  b5 the left denmem takes fire input from the left neighbour quad, b6 the right denmem takes fire
-  input from the right neighbour quad, b7 activate_firing of the right denmem.
+  other three entries of the quad are ignored) configure row 0 / row 1 of quad q; their fields
+  (:data:`~bss1.rtl.registers.NB_PAIR`): ``horizontal`` (shorts (2q, y) and (2q + 1, y)),
+  ``firing_left`` / ``firing_right`` (activate_firing of the left / right denmem),
+  ``input_left`` (the left denmem takes fire input from the left neighbour quad) and
+  ``input_right`` (the right denmem from the right neighbour quad).
 * Between quads (§3.4 "between quads a directed link via the neuron's enable_fire_input (input
   from the left for even, from the right for odd denmems)"): denmems (2q + 1, y) and (2q + 2, y)
   are shorted when (2q + 2, y) takes fire input from the left or (2q + 1, y) from the right. The
@@ -45,7 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bss1.rtl.registers import NB_ENTRY
+from bss1.rtl.registers import NB_ENTRY, NB_PAIR, NB_PAIR_FIELDS, nb_pair_entry
 
 __all__ = ["neurons_from_builder", "builder_words", "NO_FIRING", "N_ENTRIES"]
 
@@ -54,8 +55,6 @@ NO_FIRING = -1
 N_ENTRIES = NB_ENTRY.count                    # 512 entries, one per denmem
 _COLUMNS = N_ENTRIES // 2
 _BLOCK_COLUMNS = 32                           # columns per neuron block (§7.2)
-# pair byte bits (§7.1 "Pair configuration byte")
-_HORIZONTAL, _FIRING_LEFT, _INPUT_LEFT, _INPUT_RIGHT, _FIRING_RIGHT = 3, 4, 5, 6, 7
 _WORD_MAX = (1 << NB_ENTRY.width) - 1
 
 
@@ -97,32 +96,31 @@ def _switches(words: np.ndarray):
     fields = [NB_ENTRY.decode(int(w)) for w in words]
     shorts: list[tuple[int, int]] = []
     firing = np.zeros(N_ENTRIES, bool)
-    pair = np.zeros((_COLUMNS // 2, 2), np.int64)              # [quad, row]
-    for q in range(_COLUMNS // 2):
-        f = fields[4 * q + 3]
-        pair[q] = f["nmem_top"], f["nmem_bot"]
+    # pair[quad][row]: decoded NB_PAIR byte of the quad's pair entry
+    pair = [[NB_PAIR.decode(fields[nb_pair_entry(q)][name]) for name in NB_PAIR_FIELDS]
+            for q in range(_COLUMNS // 2)]
     for c in range(_COLUMNS):
         if fields[2 * c]["vertical"]:
             shorts.append((_index(c, 0), _index(c, 1)))
     for q in range(_COLUMNS // 2):
         left, right = 2 * q, 2 * q + 1
         for y in range(2):
-            p = int(pair[q, y])
-            if p >> _HORIZONTAL & 1:
+            p = pair[q][y]
+            if p["horizontal"]:
                 shorts.append((_index(left, y), _index(right, y)))
-            firing[_index(left, y)] = bool(p >> _FIRING_LEFT & 1)
-            firing[_index(right, y)] = bool(p >> _FIRING_RIGHT & 1)
-            if q == 0 and p >> _INPUT_LEFT & 1:
+            firing[_index(left, y)] = bool(p["firing_left"])
+            firing[_index(right, y)] = bool(p["firing_right"])
+            if q == 0 and p["input_left"]:
                 raise ValueError(f"denmem {_name(_index(left, y))} takes fire input from the "
                                  f"left, but column 0 has no left neighbour")
-            if q == _COLUMNS // 2 - 1 and p >> _INPUT_RIGHT & 1:
+            if q == _COLUMNS // 2 - 1 and p["input_right"]:
                 raise ValueError(f"denmem {_name(_index(right, y))} takes fire input from the "
                                  f"right, but column {_COLUMNS - 1} has no right neighbour")
             if q == _COLUMNS // 2 - 1:
                 continue
             # link between (right, y) of quad q and (right + 1, y) of quad q + 1
-            from_right = p >> _INPUT_RIGHT & 1
-            from_left = int(pair[q + 1, y]) >> _INPUT_LEFT & 1
+            from_right = p["input_right"]
+            from_left = pair[q + 1][y]["input_left"]
             if not (from_right or from_left):
                 continue
             a, b = _index(right, y), _index(right + 1, y)

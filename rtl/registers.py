@@ -12,8 +12,9 @@ from .regmap import AddressMap, BlockInstance, BlockType, Register, fields
 
 __all__ = ["HICANN_MAP", "CROSSBAR", "REPEATER_BLOCK_H", "REPEATER_BLOCK_V", "NEURON_CONTROL",
            "NEURON_BUILDER", "SYNAPSE_SWITCH", "SYNAPSE_CONTROLLER", "FG_CONTROLLER", "DNC_IF",
-           "SPL1_CONTROL", "CONFIG_PACKET", "DRIVER_SRAMS", "REPEATER", "NB_ENTRY", "SRAM_TIMING_READ",
-           "SRAM_TIMING_SETUP_WRITE"]
+           "SPL1_CONTROL", "CONFIG_PACKET", "DRIVER_SRAMS", "REPEATER", "NB_ENTRY", "NB_PAIR",
+           "NB_PAIR_FIELDS", "NB_PAIR_ENTRY", "NB_INOUT_FLAGS", "nb_pair_entry",
+           "SRAM_TIMING_READ", "SRAM_TIMING_SETUP_WRITE"]
 
 # -- shared pieces -------------------------------------------------------------------------------
 
@@ -106,8 +107,33 @@ NB_ENTRY = Register("sram", 0, 25, fields(
     ("spl1_rev", 0, 6, "L1 address, bit-reversed"),
     ("nmem_top", 6, 8, "pair config of the quad's top row (entry 4q+3 only)"),
     ("nmem_bot", 14, 8, "pair config of the quad's bottom row (entry 4q+3 only)"),
-    ("vertical", 22, 1), ("firet", 23, 1), ("fireb", 24, 1),
+    ("vertical", 22, 1, "short the top and bottom denmem of this column (bottom entry 2c "
+                        "only; ignored in top entries)"),
+    ("firet", 23, 1), ("fireb", 24, 1),
 ), count=512, doc="entry = 2 * column + (1 if top denmem else 0)")
+
+# Pair configuration byte (§7.1): field nmem_top (quad row y = 0) / nmem_bot (row y = 1) of the
+# quad's pair entry; left / right = the quad's columns 2q / 2q + 1.
+NB_PAIR_FIELDS = ("nmem_top", "nmem_bot")
+NB_PAIR_ENTRY = 3                             # entry 4q + 3 of quad q holds both pair bytes
+NB_PAIR = Register("nb_pair", 0, NB_ENTRY.field(NB_PAIR_FIELDS[0]).width, fields(
+    ("inout", 0, 3, "inout code: index into the code table of NB_INOUT_FLAGS words"),
+    ("horizontal", 3, 1, "short the left and right denmem of this row"),
+    ("firing_left", 4, 1, "activate_firing of the left denmem"),
+    ("input_left", 5, 1, "left denmem takes fire input from the left neighbour quad"),
+    ("input_right", 6, 1, "right denmem takes fire input from the right neighbour quad"),
+    ("firing_right", 7, 1, "activate_firing of the right denmem"),
+), doc="neuron builder pair configuration byte of one quad row")
+# The four flags an inout code stands for (§7.1 "inout code").
+NB_INOUT_FLAGS = Register("nb_inout_flags", 0, 4, fields(
+    ("aout_right", 0, 1), ("aout_left", 1, 1), ("currentin_right", 2, 1),
+    ("currentin_left", 3, 1)), doc="analog output / current input flags of a quad row")
+
+
+def nb_pair_entry(quad: int) -> int:
+    """Neuron builder entry holding the pair bytes of quad ``quad``."""
+    return 4 * quad + NB_PAIR_ENTRY
+
 
 NEURON_BUILDER = BlockType("neuron_builder", (
     NB_ENTRY,

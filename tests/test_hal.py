@@ -13,7 +13,8 @@ from bss1.host.hal import (BackgroundGenerator, Direction, GbitLink, GbitLinkDir
                            SramTiming, SynapseControllerConfig, TestEvent, VRepeaterOnHICANN)
 from bss1.models import coords
 from bss1.models.hicann import HicannModel
-from bss1.rtl.registers import HICANN_MAP, NB_ENTRY, SYNAPSE_CONTROLLER
+from bss1.rtl.registers import (HICANN_MAP, NB_ENTRY, NB_INOUT_FLAGS, NB_PAIR, NB_PAIR_FIELDS,
+                                SYNAPSE_CONTROLLER, nb_pair_entry)
 
 from hicann_scenarios import SynapseArrayLink, random_driver
 from bss1.host.configurator import _random_quad, random_merger_tree
@@ -303,6 +304,21 @@ def test_quad_encoding_golden():
     assert ws[15]["nmem_top"] == 2 | 1 << 3 | 1 << 4 | 1 << 6
     # bottom pair: aout_left + currentin_left = 0b1010 -> code 6, firing right b7
     assert ws[15]["nmem_bot"] == 6 | 1 << 7
+    # the same bytes through the declared pair layout
+    top, bot = (NB_PAIR.decode(ws[nb_pair_entry(3)][n]) for n in NB_PAIR_FIELDS)
+    assert top == {"inout": 2, "horizontal": 1, "firing_left": 1, "input_left": 0,
+                   "input_right": 1, "firing_right": 0}
+    assert bot == {"inout": 6, "horizontal": 0, "firing_left": 0, "input_left": 0,
+                   "input_right": 0, "firing_right": 1}
+    assert NB_INOUT_FLAGS.decode(hal.INOUT_CODES[bot["inout"]]) == {
+        "aout_right": 0, "aout_left": 1, "currentin_right": 0, "currentin_left": 1}
+
+
+def test_pair_byte_fits_its_entry_fields():
+    for name in NB_PAIR_FIELDS:
+        assert NB_ENTRY.field(name).width == NB_PAIR.width
+    assert len(hal.INOUT_CODES) == 1 << NB_PAIR.field("inout").width
+    assert max(hal.INOUT_CODES) < 1 << NB_INOUT_FLAGS.width
 
 
 # -- bad input ------------------------------------------------------------------------------------
