@@ -46,7 +46,6 @@ without stimulus (0 A). Not modelled: the reset bits of the neuron config, the g
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,10 +53,10 @@ import numpy as np
 from bss1.models import fg_layout
 from bss1.models.neuron import DENMEMS_PER_HICANN, CurrentStimulus
 from bss1.models.neuron_builder_map import builder_words, neurons_from_builder
-from bss1.rtl.fg_controller import N_FG_COLUMNS, SLOW_DIVIDER
+from bss1.rtl.fg_controller import SLOW_DIVIDER
 from bss1.rtl.hicann import FG_BLOCKS
-from bss1.rtl.registers import (FG_CONTROLLER, HICANN_MAP, NB_ENTRY, NB_INOUT_FLAGS, NB_PAIR,
-                                NB_PAIR_FIELDS, NEURON_BUILDER, nb_pair_entry)
+from bss1.rtl.registers import (HICANN_MAP, NB_ENTRY, NB_INOUT_FLAGS, NB_PAIR, NB_PAIR_FIELDS,
+                                NEURON_BUILDER, nb_pair_entry)
 
 __all__ = ["OUTPUT_SOURCES", "MEMBRANE_SOURCES", "INOUT_CODES", "SELECT_WIDTH", "ENABLE_LSB",
            "encode_output_config", "decode_output_config", "row_bits", "inout_flags",
@@ -81,7 +80,6 @@ _NB = HICANN_MAP["neuron_builder"]
 #: (:data:`~bss1.rtl.registers.NB_INOUT_FLAGS`)
 INOUT_CODES = (0, 1, 2, 3, 4, 5, 0b1010, 0b1000)
 assert len(INOUT_CODES) == 1 << NB_PAIR.field("inout").width
-_RAM = (FG_CONTROLLER.reg("ram0"), FG_CONTROLLER.reg("ram1"))
 _ROW_NAMES = ("top", "bottom")
 
 
@@ -165,26 +163,16 @@ def inout_flags(words) -> tuple[np.ndarray, np.ndarray]:
 # -- FG controller current stimulus ---------------------------------------------------------------
 def controller_stimulus(controller) -> tuple[CurrentStimulus, int] | None:
     """``(stimulus, start)`` that an FG controller twin plays from its current cycle on (start
-    in cycles relative to that cycle, possibly negative), or None when it plays nothing."""
-    now = controller.cycle
-    ctrl = controller
-    if ctrl._pending:                   # bus writes applied at the next clock edge
-        ctrl = copy.deepcopy(controller)
-        ctrl.step()
-    run = ctrl._run
-    if run is None or run.kind != "stim":
+    in cycles relative to that cycle, possibly negative), or None when it plays nothing. Bus
+    writes still pending in the controller count as applied
+    (:meth:`~bss1.models.fg_controller.FGControllerModel.stimulus`)."""
+    run = controller.stimulus(include_pending=True)
+    if run is None:
         return None
-    if run.ticks is not None and now > run.last_cycle:
-        return None
-    ram = _RAM[run.bank]
-    codes = []
-    for word in ctrl.ram[run.bank]:
-        f = ram.decode(word)
-        codes += [f["even"], f["odd"]]
-    stim = CurrentStimulus.from_dac(codes[:N_FG_COLUMNS], pulselength=run.hold - 1,
+    stim = CurrentStimulus.from_dac(run.codes, pulselength=run.hold - 1,
                                     continuous=run.continuous, clock_div=SLOW_DIVIDER)
     # entry k is shown from the cycle 3 before the first slow tick + k x hold ticks
-    return stim, run.first_tick - (SLOW_DIVIDER - 1) - now
+    return stim, run.first_tick - (SLOW_DIVIDER - 1) - controller.cycle
 
 
 # -- the whole configuration ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ without the final x4), :func:`max_programming_time` the same in PLL cycles.
 
 from __future__ import annotations
 
+import copy
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -28,8 +29,8 @@ from bss1.rtl.fg_controller import (N_FG_COLUMNS, N_FG_ROWS, SLOW_DIVIDER, FGOpc
 from bss1.rtl.regmap import RegisterMapError
 from bss1.rtl.registers import FG_CONTROLLER
 
-__all__ = ["FGWrite", "FGControllerModel", "programming_ticks", "max_programming_time",
-           "pass_schedule"]
+__all__ = ["FGWrite", "FGStimulus", "FGControllerModel", "programming_ticks",
+           "max_programming_time", "pass_schedule"]
 
 _FG = FG_CONTROLLER
 _INS, _OP, _BIAS, _SLAVE = (_FG.reg(n) for n in ("instruction", "op", "bias", "slave"))
@@ -45,6 +46,35 @@ class FGWrite(NamedTuple):
     column: int
     value: int
     up: bool
+
+
+class FGStimulus(NamedTuple):
+    """A current stimulus as the controller plays it (:meth:`FGControllerModel.stimulus`).
+
+    The stimulate instruction was accepted in cycle ``accepted``; the slow ticks that count for it
+    fall in cycles ``first_tick + SLOW_DIVIDER * j`` (j = 0, 1, ...). In a cycle ``t >
+    accepted`` the source shows ``codes[`` :meth:`entry` ``(t)]``: entry ``n // hold mod 129``
+    where ``n`` is the number of those ticks in cycles before ``t``; each of the 129 cells of RAM
+    ``bank`` is thus held ``hold`` (``pulselength + 1``) slow ticks. A one-pass stimulus plays
+    until ``last_cycle`` (its ``129 hold``-th tick) and then shows nothing; a ``continuous`` one
+    (``last_cycle`` None) wraps around for ever. ``codes`` are the 10-bit cells of the bank, in
+    column order, as stored when the stimulus was asked for (the controller reads its RAM live, so
+    later RAM writes change what it plays)."""
+    accepted: int
+    bank: int
+    hold: int
+    continuous: bool
+    first_tick: int
+    last_cycle: int | None
+    codes: tuple
+
+    def entry(self, t: int) -> int | None:
+        """Index into :attr:`codes` shown in cycle ``t``, or None (before acceptance, after the
+        end of a one-pass stimulus)."""
+        if t <= self.accepted or (self.last_cycle is not None and t > self.last_cycle):
+            return None
+        n = 0 if t <= self.first_tick else (t - 1 - self.first_tick) // SLOW_DIVIDER + 1
+        return n // self.hold % N_FG_COLUMNS
 
 
 def _write_times(maxcycle: int, acceleratorstep: int, writetime: int) -> list[int]:
@@ -213,6 +243,28 @@ class FGControllerModel:
             return None
         entry = run.consumed(t) // run.hold % N_FG_COLUMNS
         return self._cell(run.bank, entry)
+
+    def stimulus(self, include_pending: bool = False) -> FGStimulus | None:
+        """The current stimulus the controller plays in and after its current cycle
+        (:class:`FGStimulus`), or None when it plays none (no stimulate instruction running, or a
+        one-pass stimulus that has ended).
+
+        ``include_pending``: apply the bus writes queued for the current cycle first (on a copy;
+        this controller is not changed), as the next :meth:`step` will; a stimulate instruction
+        among them is then reported as accepted in the current cycle (in which the chip still
+        shows the old source value)."""
+        ctrl = self
+        if include_pending and self._pending:
+            ctrl = copy.deepcopy(self)
+            ctrl.step()
+        run = ctrl._run
+        if run is None or run.kind != "stim":
+            return None
+        if run.ticks is not None and self.cycle > run.last_cycle:
+            return None
+        codes = tuple(ctrl._cell(run.bank, c) for c in range(N_FG_COLUMNS))
+        return FGStimulus(run.accepted, run.bank, run.hold, run.continuous, run.first_tick,
+                          run.last_cycle, codes)
 
     # -- clocking -------------------------------------------------------------------------------
     def step(self, fail: int = 0) -> dict:

@@ -12,8 +12,8 @@ from bss1.host.floating_gates import (COARSE, DEFAULT_PASSES, FGConfig, Poll, Wa
                                       program_block, program_row, read_config, read_ram,
                                       read_status, row_ram_words, stimulus_sequence)
 from bss1.models import fg_layout as L
-from bss1.models.fg_controller import (FGControllerModel, FGWrite, max_programming_time,
-                                       programming_ticks)
+from bss1.models.fg_controller import (FGControllerModel, FGStimulus, FGWrite,
+                                       max_programming_time, programming_ticks)
 from bss1.models.fg_storage import FGStorage, FGWriteNoise
 from bss1.models.transform import CALIBRATION, HardwareParameters
 from bss1.rtl.fg_controller import FGController, FGOpcode, bias_readback
@@ -299,6 +299,45 @@ def test_rtl_current_stimulus_stream():
     assert [v for v, _ in stream[:2 * 129]][1:] == (values * 2)[1:2 * 129]
     tail = cyc[marks["stop"] + 2:]
     assert all(c[3] is None for c in tail) and tail[-1][4] == (3, 7)
+
+
+# -- current stimulus accessor --------------------------------------------------------------------
+@pytest.mark.parametrize("continuous", [False, True])
+def test_stimulus_accessor_matches_played_values(continuous):
+    m = FGControllerModel(1)
+    assert m.stimulus() is None and m.stimulus(include_pending=True) is None
+    codes = [(41 * c + 3) % 1024 for c in range(129)]
+    for k in range(65):
+        m.write(RAM[1].address(k), RAM[1].encode(even=codes[2 * k],
+                                                 odd=codes[2 * k + 1] if 2 * k + 1 < 129 else 0))
+    m.write(BIAS.address(), BIAS.encode(pulselength=1))
+    m.advance(6)
+    opcode = FGOpcode.STIMULATE_CONTINUOUS if continuous else FGOpcode.STIMULATE
+    m.write(INS.address(), instruction_word(opcode, bank=1))
+    m.write(RAM[1].address(0), RAM[1].encode(even=7, odd=codes[1]))   # same cycle, also pending
+    assert m.stimulus() is None                         # not yet clocked
+    accepted = m.cycle
+    run = m.stimulus(include_pending=True)
+    assert m._pending and m.stimulus() is None           # the query changed nothing
+    assert isinstance(run, FGStimulus)
+    assert (run.accepted, run.bank, run.hold, run.continuous) == (accepted, 1, 2, continuous)
+    assert run.codes == (7, *codes[1:])
+    assert run.first_tick > accepted and run.first_tick % 4 == 3
+    assert (run.last_cycle is None) == continuous
+    m.step()
+    assert m.stimulus() == run
+    n = 129 * 2 * 4 + 40
+    for _ in range(n):
+        t = m.cycle
+        shown = m.step()["stim"]
+        e = run.entry(t)
+        assert shown == (None if e is None else run.codes[e]), t
+    assert run.entry(accepted) is None
+    if continuous:
+        assert m.stimulus() == run
+    else:
+        assert m.cycle > run.last_cycle and m.stimulus() is None
+        assert run.entry(run.last_cycle) == 128 and run.entry(run.last_cycle + 1) is None
 
 
 # -- lock-step: gateware vs twin -----------------------------------------------------------------
