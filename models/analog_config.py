@@ -263,12 +263,4 @@ def _play(neurons, source: int, playback) -> None:
         neurons.set_current_stimulus(source, CurrentStimulus((0.0,)))
         return
     stim, start = playback
-    start += neurons.cycle
-    if stim.continuous and start < 0:
-        period = len(stim.values) * stim.hold_cycles
-        start %= period
-    neurons.set_current_stimulus(source, stim, start_cycle=max(start, 0))
-    if start < 0:
-        # a one-pass stimulus already under way: NeuronArray takes start cycles >= 0 only, its
-        # playback rule (entry (c - start) // hold while c >= start) holds for earlier ones
-        neurons._stim_start[source] = start
+    neurons.set_current_stimulus(source, stim, start_cycle=neurons.cycle + start)

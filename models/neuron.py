@@ -401,12 +401,21 @@ class NeuronArray:
     def set_current_stimulus(self, source: int, stimulus: CurrentStimulus,
                              start_cycle: int | None = None) -> None:
         """Program source ``source`` (= 4 h + FG block b of HICANN h) with ``stimulus``, played
-        from ``start_cycle`` (default: the current cycle)."""
+        from ``start_cycle`` (default: the current cycle).
+
+        Playback rule: in cycle ``c`` the source gives entry ``k = (c - start_cycle) // hold``
+        (``hold`` = :attr:`CurrentStimulus.hold_cycles`; ``k`` modulo the number of entries when
+        continuous) while ``c >= start_cycle`` and, for a one-pass stimulus, ``k`` is an entry;
+        0 A otherwise. ``start_cycle`` may be any integer: a future cycle (0 A until then), or one
+        before the current cycle, also negative, for a stimulus already under way (continued in
+        phase; a one-pass stimulus that has ended gives 0 A)."""
         n_src = self._stim_len.size
         if not isinstance(source, (int, np.integer)) or not 0 <= source < n_src:
             raise ValueError(f"current source {source!r} out of range 0..{n_src - 1}")
         start = self.cycle if start_cycle is None else start_cycle
-        _check_positive_int("start_cycle", start, 0)
+        if not isinstance(start, (int, np.integer)) or isinstance(start, bool):
+            raise ValueError(f"start_cycle {start!r} must be an integer")
+        start = int(start)
         vals = np.asarray(stimulus.values)
         self._stim_vals[source] = 0.0
         self._stim_vals[source, :vals.size] = vals

@@ -149,12 +149,13 @@ def test_stimulated_membrane_and_adc_readout_match_a_direct_run(scenario):
     ref.set_hardware_parameters(golden(neurons, shared, A, True, "fast"), [A])
     ref.set_hardware_parameters(golden(neurons, shared, B, False, "slow"), [B])
     ref.set_current_stimulus(0, CurrentStimulus.from_dac(STIM0, pulselength=3, continuous=True),
-                             start_cycle=start % period)
+                             start_cycle=start)
     ref.enable_current_input([A])
     ref.record([A, B])
     ref.run(n)
     t, v = ref.read_trace()
     assert v[0].max() - v[0][0] > 0.02                     # the stimulus moves A's membrane
+    assert v[0][2 * 100] - v[0][0] > 1e-3                  # ... from cycle 0 on (under way)
 
     core.step(n)
     adc = Adc()

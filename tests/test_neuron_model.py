@@ -195,6 +195,30 @@ def test_current_stimulus_sequence_timing_and_loop():
     np.testing.assert_allclose(current, expect, rtol=0, atol=1e-15)
 
 
+@pytest.mark.parametrize("continuous", [False, True])
+def test_current_stimulus_started_in_the_past(continuous):
+    """A start before the current cycle (also negative) continues the sequence in phase."""
+    stim = CurrentStimulus((1e-7, 0.0, 2e-7), pulselength=1, continuous=continuous)   # hold 8
+    n = NeuronArray(512)
+    n.set_parameters(g_L=0.0, C=1e-12, V_spike=1.8, E_L=0.5)
+    n.enable_current_input([257])                # block 3
+    n.record([257])
+    n.run(3)
+    n.set_current_stimulus(3, stim, start_cycle=-14)   # cycle 3 is 17 cycles in: entry 2
+    n.run(24)
+    _, v = n.read_trace()
+    current = np.diff(v[0])[6:6 + 32] * 1e-12 / DT      # 2 steps per cycle; cycles 3 .. 18
+    after = [1e-7] * 16 if continuous else [0.0] * 16    # cycles 10 .. 17: entry 0 again / end
+    np.testing.assert_allclose(current, [2e-7] * 14 + after + [0.0] * 2, rtol=0, atol=1e-15)
+    # a past start on a later cycle, and a negative numpy integer
+    n.set_current_stimulus(3, stim, start_cycle=np.int64(-1000))
+    assert n.cycle == 27
+    with pytest.raises(ValueError, match=r"^start_cycle 1\.5 must be an integer$"):
+        n.set_current_stimulus(3, stim, start_cycle=1.5)
+    with pytest.raises(ValueError, match=r"^start_cycle True must be an integer$"):
+        n.set_current_stimulus(3, stim, start_cycle=True)
+
+
 def test_stimulus_and_recording_changed_between_runs():
     n = NeuronArray(512)
     n.set_parameters(g_L=0.0, C=1e-12, V_spike=1.8, E_L=0.5)
