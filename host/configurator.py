@@ -42,7 +42,8 @@ from typing import Callable
 
 from ..models import coords
 from ..rtl.regmap import RegisterMapError
-from ..rtl.registers import CROSSBAR_NAMES, DRIVER_SRAMS, HICANN_MAP, SYNAPSE_SWITCH_NAMES
+from ..rtl.registers import (CROSSBAR_NAMES, DRIVER_SRAMS, HICANN_MAP, SYNAPSE_CONTROLLER,
+                             SYNAPSE_SWITCH_NAMES)
 from . import hal
 from . import hal_fg
 from .floating_gates import DEFAULT_PASSES, Poll, Wait
@@ -243,7 +244,27 @@ def _stage_plan(cfg: HICANNConfig, stages, progress):
             progress(stage, i + 1, len(plan))
         log.info("stage %d/%d %s: %d writes, %d floating-gate ops", i + 1, len(plan), stage,
                  len(writes), len(fg_ops))
-        yield fg_ops, writes
+        yield fg_ops, writes, _settle_polls(writes)
+
+
+_STATUS = SYNAPSE_CONTROLLER.reg("status")
+
+
+def _settle_polls(writes) -> list:
+    """Polls of STATUS.syndrv_busy of every synapse controller whose driver SRAMs ``writes``
+    touch: the SRAM sequencer writes them one by one after the bus access, and a stage that
+    releases the drivers (or an experiment) must not start before the last one landed."""
+    names = set()
+    for tag, addr, _ in writes:
+        for name in _CONTROLLERS:
+            inst = HICANN_MAP[name]
+            if tag == inst.tag and inst.contains(addr):
+                _, reg, _ = HICANN_MAP.decode(tag, addr, True)
+                if reg.name in DRIVER_SRAMS:
+                    names.add(name)
+    busy = _STATUS.field("syndrv_busy").mask
+    return [Poll(HICANN_MAP[n].tag, HICANN_MAP[n].address("status"), busy, 0)
+            for n in _CONTROLLERS if n in names]
 
 
 def fg_stage_ops(cfg: HICANNConfig) -> list:
@@ -264,10 +285,12 @@ def configure(link, cfg: HICANNConfig, *, stages=STAGES,
     writes. Floating gates need ``link.wait`` for their programming time (without it the host
     only polls)."""
     n = 0
-    for fg_ops, writes in _stage_plan(cfg, stages, progress):
+    for fg_ops, writes, settle in _stage_plan(cfg, stages, progress):
         if fg_ops:
             hal_fg.run_fg_ops(link, fg_ops)
         link.writes(writes)
+        if settle:
+            hal_fg.run_fg_ops(link, settle)
         n += len(writes) + _n_writes(fg_ops)
     return n
 
@@ -298,11 +321,13 @@ async def configure_async(link, cfg: HICANNConfig, *, stages=STAGES,
     i.e. acknowledged by the chip, before the next one starts; floating-gate waits are
     ``await link.wait(pll_cycles)`` where the link has it."""
     n = 0
-    for fg_ops, writes in _stage_plan(cfg, stages, progress):
+    for fg_ops, writes, settle in _stage_plan(cfg, stages, progress):
         if fg_ops:
             await _run_fg_ops_async(link, fg_ops)
         link.writes(writes)
         await link.flush()
+        if settle:
+            await _run_fg_ops_async(link, settle)
         n += len(writes) + _n_writes(fg_ops)
     return n
 

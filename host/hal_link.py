@@ -53,13 +53,30 @@ class LinkError(RuntimeError):
 
 class ModelLink:
     """A :class:`~bss1.models.hicann.HicannModel` as a link. Accesses go through the model's bus
-    callback; an access the chip answers with a bus error raises :class:`LinkError`."""
+    callback; an access the chip answers with a bus error raises :class:`LinkError`.
 
-    def __init__(self, model):
+    ``cycles_per_access``: configuration-phase time (:meth:`HicannModel.idle`) that passes with
+    each access, as on the chip, where packets arrive at least two core cycles apart (the rule
+    the emulated FPGA applies too), plus the bus stall of a driver SRAM access; it lets the
+    synapse controllers' commands and driver SRAM writes run while the host talks to the chip.
+    0 freezes chip time between accesses."""
+
+    def __init__(self, model, cycles_per_access: int = 2):
+        if not isinstance(cycles_per_access, int) or cycles_per_access < 0:
+            raise ValueError(f"cycles per access {cycles_per_access!r} must be an int >= 0")
         self.model = model
+        self.cycles_per_access = cycles_per_access
 
     def _bus(self, tag: int, addr: int, write: bool, data: int) -> int:
+        if self.cycles_per_access:
+            self.model.idle(self.cycles_per_access)
         rdata, err = self.model.bus(tag, addr, write, data)
+        if self.cycles_per_access:
+            # a driver SRAM access is served when the controller's SRAM sequencer is free: the
+            # chip's bus stalls that long, so the host's next access comes no earlier
+            stall = self.model.drivers.served_cycle - self.model.drivers.cycle
+            if stall > 0:
+                self.model.idle(stall)
         if err:
             blocks = [i.name for i in HICANN_MAP.tag_instances(tag) if i.contains(addr)]
             where = f" ({blocks[0]})" if blocks else ""

@@ -210,7 +210,13 @@ def test_async_configurator_is_the_blocking_one_over_another_transport():
     alink = _AsyncModelLink(HicannModel())
     seen = []
     assert asyncio.run(C.configure_async(alink, cfg, progress=lambda *a: seen.append(a))) == n
-    assert [len(f) for f in alink.flushed] == [len(C.stage_writes(cfg, s)) for s in C.STAGES]
+    writing = [f for f in alink.flushed if any(len(op) == 3 for op in f)]
+    assert [len(f) for f in writing] == [len(C.stage_writes(cfg, s)) for s in C.STAGES]
+    # the other flushes poll the synapse controllers' STATUS until the driver SRAMs are written
+    status = {(HICANN_MAP[c].tag, HICANN_MAP[c].address("status"))
+              for c in ("synapse_controller_top", "synapse_controller_bottom")}
+    polls = [op for f in alink.flushed if f not in writing for op in f]
+    assert polls and set(polls) <= status
     assert seen == [(s, i + 1, 5) for i, s in enumerate(C.STAGES)]
     assert asyncio.run(C.verify_async(alink, cfg, synapses=False)) == n_checked
     assert [op for f in alink.flushed for op in f] == sync.ops     # the same ops, in order
@@ -227,3 +233,16 @@ def test_async_configurator_is_the_blocking_one_over_another_transport():
     assert str(blocking.value) == ("1 register(s) differ after configuration:\n"
                                    "crossbar_right.row[40] (tag 0 address 0xd428): "
                                    f"wrote {old:#03x}, read {old ^ 1:#03x}")
+
+
+def test_configure_returns_after_the_driver_srams_are_written():
+    """The synapse controllers write their driver SRAMs one by one after the bus accesses;
+    configure() polls STATUS.syndrv_busy before it goes on, so the drivers are set when it
+    returns (on a link where chip time passes with each access)."""
+    model = HicannModel()
+    cfg = C.random_hicann_config(11)
+    C.configure(hal.ModelLink(model), cfg)
+    assert not model.drivers.writes_pending
+    frozen = HicannModel()            # no chip time between accesses: the writes stay queued
+    C.configure(hal.ModelLink(frozen, cycles_per_access=0), cfg)
+    assert frozen.drivers.writes_pending
