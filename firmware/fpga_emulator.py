@@ -10,32 +10,14 @@ experiment trigger), §1.9 (emulator guidance for the transport).
   on 127.0.0.1 and owns 8 HICANNs, each a :class:`~bss1.models.hicann.HicannModel` behind the
   chip-side ARQ twin :class:`~bss1.models.config_arq.ConfigInterfaceModel`, with a
   :class:`~bss1.firmware.experiment.HicannL2Port` for its layer-2 link.
-* The host side of §2.5 (entry format, :class:`HostHicannLink`) lives in
-  :mod:`bss1.host.hicann_link` and is re-exported here.
-
-Where the HICANN-ARQ runs (§2.5). The host does *not* speak the per-HICANN ARQ: its HICANNCONFIG
-entries carry (DNC, HICANN, tag, write, address, data) with no sequence numbers, and responses come
-back with the same addressing. The sequence-numbered FPGA<->HICANN packets exist only between the
-FPGA and the chip, so the emulator runs, per HICANN, the FPGA's side of that ARQ
-(:class:`~bss1.models.config_arq.HostArq`, window 16, modulus 64) against the chip's twin.
+* The HICANN configuration path (§2.5: the per-HICANN slots, HICANNCONFIG routing through the
+  FPGA<->chip ARQ, its choices) is :mod:`bss1.firmware.hicann_path`; the host side of §2.5
+  (entry format, :class:`HostHicannLink`) lives in :mod:`bss1.host.hicann_link`; the command
+  line (``python -m bss1.firmware.fpga_emulator``, ``bss1 fpga serve``) is
+  :mod:`bss1.firmware.fpga_cli`. All are re-exported here.
 
 Choices where the spec is silent (each is tested):
 
-* Entries with bits 58:50 set, DNC != 0 (one DNC per FPGA here), or a HICANN index the emulator
-  does not have are dropped and counted (``malformed_entries`` / ``bad_hicann_entries``); the rest
-  of their frame is processed. A read entry without data bit 31 is still a read.
-* The FPGA<->chip channel is lossless and instantaneous; each frame's exchange is run to
-  completion on a virtual clock (``arq_now``) before the responses are sent. ``chip_arq``
-  selects how: ``"packets"`` exchanges the 64-bit packets between the FPGA's
-  :class:`~bss1.models.config_arq.HostArq` and the chip's
-  :class:`~bss1.models.config_arq.ConfigInterfaceModel` round by round; ``"direct"`` (default)
-  lets :func:`~bss1.models.config_arq.lossless_exchange` compute the outcome of that exchange
-  without building packets: the chip's bus sees the same accesses in the same order (per round
-  up to 16 entries of tag 0, then up to 16 of tag 1), the responses, their order, the bus-error
-  counts, ``arq_now`` and both endpoints' sequence state are the same, so the modes can be
-  switched between frames. Where the endpoints are not quiescent and in sync (never after a
-  completed frame), ``"direct"`` runs the packet exchange.
-* Response entries keep bit 48 (write) = 0 and carry address and read data in [47:0].
 * Malformed packets are dropped and counted per reason in ``malformed`` (``fpgaconfig``,
   ``fpgadebug``, ``playback``, ``jtag``, ``soft_reset``, ``unknown_ptype``, ``experiment_busy``);
   FPGACONFIG words with LEN != 1 or undefined bits are not echoed (the host then times out).
@@ -58,7 +40,6 @@ Choices where the spec is silent (each is tested):
 
 from __future__ import annotations
 
-import argparse
 import collections
 import logging
 import socket
@@ -69,56 +50,29 @@ from typing import Sequence
 from ..host.hicann_link import (MAX_ENTRIES_PER_FRAME, N_HICANNS, READ_TIMEOUT_S, HicannEntry,
                                 HicannLinkError, HostHicannLink, decode_entry, encode_entry,
                                 response_entry)
-from ..host.hostarq import DATA_PORT, RESET_PORT, ArqParams, LinkClosedError
+from ..host.hostarq import ArqParams, LinkClosedError
 from ..host.hostarq_udp import FpgaArqEndpoint, bind_udp
-from ..models.config_arq import (ArqProtocolError, ConfigInterfaceModel, HostArq,
-                                 lossless_exchange, lossless_ready)
 from ..models.hicann import HicannModel
-from .config_time import ClockedBus, ConfigPhaseClock
+from .config_time import ConfigPhaseClock
 from .experiment import ExperimentResult, HicannL2Port, PlaybackMemory, run_experiment
 from .formats import TRACE_END_WORD, FormatError, FpgaConfig, PacketType, TriggerCommand
+from .hicann_path import CHIP_ARQ_MODES, HicannConfigPath, HicannSlot
 from .jtag import JtagError, decode_jtag_request, encode_jtag_response, fpga_chain
 
 __all__ = ["N_HICANNS", "MAX_ENTRIES_PER_FRAME", "READ_TIMEOUT_S", "SOFT_RESET_PORT",
            "SOFT_RESET_MAGIC", "HicannEntry", "encode_entry", "decode_entry", "response_entry",
-           "HicannLinkError", "FpgaEmulator", "HostHicannLink", "build_parser", "add_cli",
-           "serve", "main"]
+           "HicannLinkError", "FpgaEmulator", "HostHicannLink", "CHIP_ARQ_MODES", "HicannSlot",
+           "build_parser", "add_cli", "serve", "main"]
 
 SOFT_RESET_PORT = 1801          # §2.7
 SOFT_RESET_MAGIC = 0x55000000   # §2.7: 0x55000000 | reset bits 4:0
-_ARQ_ROUNDS_BASE = 1000         # bound on FPGA<->chip exchange rounds per frame (plus per entry)
 _DEBUG_BITS = 0xFF01            # FPGADEBUG: loopback (bit 0), address-0 filter (bits 15:8)
-_ENTRY_RESERVED = ((1 << 9) - 1) << 50      # §2.5 entry bits 58:50
-CHIP_ARQ_MODES = ("direct", "packets")
 
 log = logging.getLogger(__name__)
 
 
 # -- the emulated FPGA -------------------------------------------------------------------------
-class _HicannSlot:
-    """One HICANN: the register model (its DNC interface twin holds the GbitLink
-    configuration), its layer-2 port, its configuration-phase clocked bus, the chip's ARQ twin
-    and the FPGA's side of the ARQ."""
-
-    def __init__(self, timeout: int | None, pll_mhz: int, configuring):
-        self.timeout = timeout
-        self.pll_mhz = pll_mhz
-        self.configuring = configuring
-        self.new_chip()
-
-    def new_chip(self) -> None:
-        self.model = HicannModel(core_mhz=self.pll_mhz)
-        self.port = HicannL2Port(self.model, pll_mhz=self.pll_mhz)
-        self.bus = ClockedBus(self.model, self.configuring)
-        self.reset_arq()
-
-    def reset_arq(self) -> None:
-        kw = {} if self.timeout is None else {"timeout": self.timeout}
-        self.chip = ConfigInterfaceModel(self.bus, **kw)
-        self.arq = HostArq(**kw)
-
-
-class FpgaEmulator:
+class FpgaEmulator(HicannConfigPath):
     """In-process emulated FPGA with ``n_hicanns`` HICANNs on a HostARQ UDP endpoint.
 
     Parameters: ``host``/``data_port``/``reset_port`` as for :class:`FpgaArqEndpoint` (0 = free
@@ -149,7 +103,7 @@ class FpgaEmulator:
             raise ValueError(f"n_hicanns {n_hicanns!r} out of range 1..{N_HICANNS}")
         self.n_hicanns = n_hicanns
         self.chip_time = ConfigPhaseClock(pll_mhz, chip_time_scale=chip_time_scale, clock=clock)
-        self.slots = [_HicannSlot(arq_timeout, pll_mhz, self._configuring)
+        self.slots = [HicannSlot(arq_timeout, pll_mhz, self._configuring)
                       for _ in range(n_hicanns)]
         self.threaded = threaded
         self._lock = threading.RLock()
@@ -420,97 +374,6 @@ class FpgaEmulator:
             return
         self.jtag_requests += 1
         self._send(PacketType.JTAGBULK, encode_jtag_response(self.jtag.run(nibbles)))
-    # -- §2.5 HICANNCONFIG -------------------------------------------------------------------------
-    def _hicann_config(self, words: tuple) -> None:
-        if self.experiment_running:
-            self.chip_time.restart()
-        else:
-            self.chip_time.elapse([s.bus for s in self.slots])
-        requests: dict[int, list] = {}      # hicann -> [(tag, write, addr, data)], first touch first
-        pending = []                        # (hicann, tag, addr) of the reads in entry order
-        loop = []
-        n_hicanns = self.n_hicanns
-        for word in words:
-            if type(word) is not int or not 0 <= word < 1 << 64 or word & _ENTRY_RESERVED:
-                try:
-                    decode_entry(word)
-                except ValueError:
-                    self.malformed_entries += 1
-                    continue
-            if word >> 62:                  # DNC != 0
-                self.malformed_entries += 1
-                continue
-            hicann = (word >> 59) & 7
-            if hicann >= n_hicanns:
-                self.bad_hicann_entries += 1
-                continue
-            if self.hicann_arq_loopback:
-                loop.append(word)
-                continue
-            tag, write, addr = (word >> 49) & 1, (word >> 48) & 1, (word >> 32) & 0xFFFF
-            reqs = requests.get(hicann)
-            if reqs is None:
-                reqs = requests[hicann] = []
-            reqs.append((tag, write, addr, word & 0xFFFFFFFF))
-            if write:
-                self.hicann_writes += 1
-            else:
-                pending.append((hicann, tag, addr))
-                self.hicann_reads += 1
-        data = {h: self._exchange(h, reqs, len(words)) for h, reqs in requests.items()}
-        out = list(loop)
-        for h, tag, addr in pending:
-            got = data[h]
-            if got is not None:
-                out.append((h << 59) | (tag << 49) | (addr << 32) | next(got))
-        self.responses_sent += len(out)        # counted first: the host may look at once
-        for i in range(0, len(out), MAX_ENTRIES_PER_FRAME):
-            self._send(PacketType.HICANNCONFIG, out[i:i + MAX_ENTRIES_PER_FRAME])
-
-    def _exchange(self, hicann: int, requests: list, n_entries: int):
-        """Serve one HICANN's ``requests`` through the FPGA<->chip ARQ (:attr:`chip_arq`);
-        returns an iterator over the read data in order, or None after a protocol failure
-        (the HICANN's ARQ pair is then reset, as by §2.7 bit 4; the register contents
-        stay)."""
-        slot = self.slots[hicann]
-        if self.chip_arq == "direct" and lossless_ready(slot.arq, slot.chip):
-            try:
-                data, rounds = lossless_exchange(slot.arq, slot.chip, requests, self.arq_now)
-            except (ArqProtocolError, ValueError):
-                pass
-            else:
-                self.arq_now += rounds
-                return iter(data)
-        else:
-            handles = []
-            for tag, write, addr, data in requests:
-                if write:
-                    slot.arq.write(tag, addr, data)
-                else:
-                    handles.append(slot.arq.read(tag, addr))
-            if self._exchange_packets(slot, n_entries):
-                return (h.data for h in handles)
-        self.arq_failures += 1
-        slot.reset_arq()
-        return None
-
-    def _exchange_packets(self, slot: "_HicannSlot", n_entries: int) -> bool:
-        """Run the packet-level FPGA<->chip ARQ of one HICANN until everything is acknowledged
-        and answered; False on a protocol failure."""
-        try:
-            for _ in range(_ARQ_ROUNDS_BASE + 4 * n_entries):
-                to_chip = slot.arq.poll(self.arq_now)
-                to_fpga = [r for p in to_chip for r in slot.chip.receive(p, self.arq_now)]
-                to_fpga += slot.chip.poll(self.arq_now)
-                for r in to_fpga:
-                    slot.arq.receive(r)
-                if slot.arq.done() and not to_fpga:
-                    return True
-                self.arq_now += 1
-        except (ArqProtocolError, ValueError):
-            pass
-        return False
-
     # -- §2.7 soft reset ---------------------------------------------------------------------------
     def soft_reset(self, word: int) -> None:
         """Apply a §2.7 reset word (0x55000000 | bits, "assert" phase): b0 core clears the
@@ -562,66 +425,8 @@ class FpgaEmulator:
                     self.soft_reset_releases += 1
 
 
-# -- command line ------------------------------------------------------------------------------
-def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=DATA_PORT,
-                   help=f"HostARQ data port (default {DATA_PORT}; 0 = any free port)")
-    p.add_argument("--reset-port", type=int, default=RESET_PORT,
-                   help=f"HostARQ reset port (default {RESET_PORT}; 0 = any free port)")
-    p.add_argument("--soft-reset-port", type=int, default=SOFT_RESET_PORT,
-                   help=f"FPGA soft-reset port (default {SOFT_RESET_PORT}; 0 = any free port)")
-    p.add_argument("--hicanns", type=int, default=N_HICANNS,
-                   help=f"number of HICANNs (default {N_HICANNS})")
-    p.add_argument("--pll", type=int, default=100, help="HICANN PLL in MHz (default 100)")
-    p.add_argument("--status-every", type=float, default=0.0,
-                   help="print the status counters every N seconds (default 0 = never)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bss1.firmware.fpga_emulator",
-                                description="Emulated BrainScaleS-1 wafer-module FPGA "
-                                            "(HostARQ over UDP, 8 HICANNs)")
-    _add_arguments(p)
-    return p
-
-
-def add_cli(subparsers) -> argparse.ArgumentParser:
-    """Add ``serve`` to an argparse subparsers object (``bss1 fpga serve``)."""
-    p = subparsers.add_parser("serve", help="run the emulated FPGA on 127.0.0.1",
-                              description=build_parser().description)
-    _add_arguments(p)
-    p.set_defaults(func=lambda args: serve(args))
-    return p
-
-
-def serve(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
-    """Serve until Ctrl-C (or ``stop`` is set); prints the ports first."""
-    emu = FpgaEmulator(args.host, args.port, args.reset_port,
-                       soft_reset_port=args.soft_reset_port, n_hicanns=args.hicanns,
-                       pll_mhz=args.pll)
-    print(f"FPGA emulator on {args.host}: data port {emu.data_port}, reset port "
-          f"{emu.reset_port}, soft-reset port {emu.soft_reset_port}; Ctrl-C stops", flush=True)
-    last = time.monotonic()
-    try:
-        while emu.endpoint.error is None and not (stop is not None and stop.is_set()):
-            time.sleep(0.05)
-            if args.status_every > 0 and time.monotonic() - last >= args.status_every:
-                last = time.monotonic()
-                print(f"status: {emu._summary()}", flush=True)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emu.close()
-    if emu.endpoint.error is not None:
-        print(f"endpoint failed: {emu.endpoint.error}", flush=True)
-        return 1
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return serve(build_parser().parse_args(argv))
-
+# the command line (imports this module only when it runs)
+from .fpga_cli import add_cli, build_parser, main, serve  # noqa: E402
 
 if __name__ == "__main__":
     raise SystemExit(main())
