@@ -24,7 +24,11 @@ applies it in one step, after every check has passed (nothing is half applied):
    the controller (written, not yet clocked) is taken as accepted in that cycle; the chip shows
    the old source value in that one cycle. A one-pass stimulus that has ended, or a block whose
    controller runs no stimulus, gives 0 A.
-5. Analog outputs (:class:`~bss1.models.membrane_readout.AnalogOutputs` of the core): an enabled
+5. Synapse array: when the chip model does not already share the core's array
+   (``HicannModel(synapse_array=core.arrays[h])``, the live coupling), the chip model's weights
+   and decoders are copied into the core's array, so what the synapse controllers wrote is what
+   the core integrates.
+6. Analog outputs (:class:`~bss1.models.membrane_readout.AnalogOutputs` of the core): an enabled
    output whose select names a membrane line shows the one denmem of that line with
    ``enable_aout`` (inout code); the core records the shown denmems. Other sources (FG lines,
    fire line, pre-out, DLL voltage, none) are not modelled: the output shows no trace.
@@ -238,6 +242,11 @@ def configure_from_hicann(core, model, hicann: int = 0) -> AnalogConfig:
     core.configure_neurons(nod, fir)
     core.configure_drivers(model, h)
     core.configure_fg(model.fg_storage, h, bigcap=cfg.bigcap, i_gl_speed=cfg.i_gl_speed)
+    chip_array, core_array = getattr(model, "synapse_array", None), core.arrays[h]
+    if chip_array is not None and chip_array is not core_array:
+        for half in ("top", "bottom"):
+            core_array.set_weights(half, chip_array.weights(half))
+            core_array.set_decoders(half, chip_array.decoders(half))
     neurons = core.neurons
     base = DENMEMS_PER_HICANN * h
     neurons.enable_current_input(np.arange(base, base + DENMEMS_PER_HICANN), False)

@@ -319,3 +319,22 @@ def test_configure_fg_row_pairs_are_checked():
     with pytest.raises(ValueError, match=r"^i_gl_speed \('normal', 'quick'\) is not one valid "
                                          r"value or a \(top, bottom\) pair$"):
         core.configure_fg(HicannModel().fg_storage, i_gl_speed=("normal", "quick"))
+
+
+def test_synapses_written_on_the_chip_model_reach_the_core():
+    """A chip model with its own synapse array: configure_from_model copies weights and
+    decoders into the core's array (snapshot); a shared array is left as it is."""
+    model = HicannModel()
+    rng = np.random.default_rng(4)
+    w = rng.integers(0, 16, size=(224, 256))
+    d = rng.integers(0, 16, size=(224, 256))
+    model.synapse_array.set_weights("bottom", w)
+    model.synapse_array.set_decoders("bottom", d)
+    core = AnalogCore()
+    core.configure_from_model(model)
+    assert np.array_equal(core.array.weights("bottom"), w)
+    assert np.array_equal(core.array.decoders("bottom"), d)
+    assert not core.array.weights("top").any()
+    shared = HicannModel(synapse_array=core.array)
+    core.configure_from_model(shared)
+    assert shared.synapse_array is core.array
