@@ -139,7 +139,6 @@ def test_stimulated_membrane_and_adc_readout_match_a_direct_run(scenario):
     hold = 4 * (3 + 1)
     c1 = int(np.nonzero(np.diff(codes))[0][0]) + 1
     start = c1 - STIM0.index(int(codes[c1])) * hold
-    period = 129 * hold
     idx = ((np.arange(n) - start) // hold) % 129
     assert np.array_equal(np.array(STIM0)[idx], codes)
     assert cfg.stimuli[3] is not None            # the block-3 source is running ...
