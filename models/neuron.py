@@ -325,7 +325,7 @@ class NeuronArray:
                              f"dtype {nod.dtype}")
         m = fir.size
         if fir.ndim != 1 or fir.dtype.kind not in "iu" or m == 0:
-            raise ValueError(f"firing_denmem must be a 1-d non-empty integer array")
+            raise ValueError("firing_denmem must be a 1-d non-empty integer array")
         bad = nod[(nod < 0) | (nod >= m)]
         if bad.size:
             raise ValueError(f"neuron label {int(bad[0])} out of range 0..{m - 1}")
@@ -574,7 +574,7 @@ class NeuronArray:
         if self._v_auto:
             self.V = self._rest_potential()
             self._v_auto = False
-        L, t = _kern.LANES, self.dtype.type
+        t = self.dtype.type
         order, n_chunks = self._order, self._chunks.shape[0]
         c0, c1 = self.cycle, self.cycle + n_cycles
         # inputs of the window, bucketed by chunk and cycle (stable: arrival order per cycle)

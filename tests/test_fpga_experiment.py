@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from bss1.firmware import experiment as ex
 from bss1.firmware.experiment import HicannL2Port, PlaybackMemory, experiment_start
 from bss1.firmware.formats import (TRACE_END_WORD, FormatError, FpgaConfig, PacketType,
-                                   PulseAddress, TriggerCommand, build_playback, playback_program)
+                                   PulseAddress, playback_program)
 from bss1.firmware.fpga_emulator import FpgaEmulator, add_cli, build_parser, serve
 from bss1.firmware.jtag import (FPGA_JTAG_ID, HICANN_JTAG_ID, JtagError, decode_jtag_request,
                                 decode_jtag_response, encode_jtag_request, encode_jtag_response,

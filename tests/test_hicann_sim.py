@@ -147,7 +147,6 @@ def test_l2_pulse_released_onto_l1_and_neuron_event_timestamped():
     channel 7 leaves on l2_out stamped with the system time of its DNC-merger output cycle. The
     model, stepped with the same inputs, agrees on every cycle."""
     from bss1.models import coords
-    from bss1.rtl.stub_analog import FireCommand
 
     writes = _l2_writes()
     n_cycles, pulse_at, lead, fire_at = 160, 10, 150, 40
