@@ -53,7 +53,7 @@ decoder (member names = instance names).
 """
 
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal
+from amaranth import Array, Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -77,6 +77,14 @@ assert SPL1_COUNTERS.count == len(COUNTERS)
 
 _GBITLINK = SPL1_CONTROL.reg("gbitlink")
 _LINK_CONTROL = DNC_IF.reg("link_control")
+
+
+def _onehot_select(onehot, values):
+    """OR of ``values[j]`` over the set bits ``j`` of ``onehot`` (at most one is set)."""
+    out = 0
+    for j, v in enumerate(values):
+        out = out | (v & onehot[j].replicate(len(v)))
+    return out
 
 
 def check_core_mhz(core_mhz) -> int:
@@ -241,38 +249,42 @@ class DncInterface(wiring.Component):
                 m.d.comb += due_i.eq(valid[i] & (d < ticks))
                 due.append(due_i)
 
-            # candidates in priority order; the first goes out, the second waits
+            # candidates in priority order (bit j = candidate j); the first goes out, the second
+            # waits, further ones are dropped: lowest set bits by two's-complement arithmetic
             cands = [(wait.valid, wait.addr), (imm, pin.addr)] + \
                     [(due[i], addr[i]) for i in range(RELEASE_ENTRIES)]
-            before = Const(0, 2)
+            n_cand = len(cands)
+            cand = Signal(n_cand, name=f"rel{c}_cand")
+            rest = Signal(n_cand, name=f"rel{c}_rest")
+            first = Signal(n_cand, name=f"rel{c}_first")
+            second = Signal(n_cand, name=f"rel{c}_second")
+            dropped = Signal(n_cand, name=f"rel{c}_dropped")
+            m.d.comb += [
+                cand.eq(Cat(*(cv for cv, _ in cands))),
+                first.eq(cand & (~cand + 1)),
+                rest.eq(cand & (cand - 1)),
+                second.eq(rest & (~rest + 1)),
+                dropped.eq(rest & (rest - 1)),
+            ]
             out_v, out_a = Signal(name=f"rel{c}_valid"), Signal(6, name=f"rel{c}_addr")
             w_v, w_a = Signal(name=f"wait{c}_next_valid"), Signal(6, name=f"wait{c}_next_addr")
-            drops = []
-            for j, (cv, ca) in enumerate(cands):
-                pos = Signal(2, name=f"rel{c}_pos{j}")
-                m.d.comb += pos.eq(before)
-                with m.If(cv & (pos == 0)):
-                    m.d.comb += [out_v.eq(1), out_a.eq(ca)]
-                with m.If(cv & (pos == 1)):
-                    m.d.comb += [w_v.eq(1), w_a.eq(ca)]
-                drops.append(cv & (pos == 2))
-                nxt = Signal(2, name=f"rel{c}_cnt{j}")
-                m.d.comb += nxt.eq(Mux(cv & (pos != 2), pos + 1, pos))
-                before = nxt
-            adds["collided"].extend(drops)
+            m.d.comb += [
+                out_v.eq(cand.any()), w_v.eq(rest.any()),
+                out_a.eq(_onehot_select(first, [ca for _, ca in cands])),
+                w_a.eq(_onehot_select(second, [ca for _, ca in cands])),
+            ]
+            adds["collided"].append(dropped)
             m.d.comb += [self.merger_in[c].valid.eq(out_v), self.merger_in[c].addr.eq(out_a)]
             m.d.sync += [wait.valid.eq(w_v), wait.addr.eq(w_a)]
 
             # buffer update: due entries leave; an arriving pulse takes the lowest free entry
-            free_idx = Signal(range(RELEASE_ENTRIES), name=f"rb{c}_free")
-            for i in reversed(range(RELEASE_ENTRIES)):
-                with m.If(~valid[i]):
-                    m.d.comb += free_idx.eq(i)
+            due_vec = Signal(RELEASE_ENTRIES, name=f"rb{c}_due")
+            free = Signal(RELEASE_ENTRIES, name=f"rb{c}_free")
+            m.d.comb += [due_vec.eq(Cat(*due)), free.eq(~valid & (valid + 1))]
+            m.d.sync += valid.eq((valid & ~due_vec) | Mux(store, free, 0))
             for i in range(RELEASE_ENTRIES):
-                with m.If(due[i]):
-                    m.d.sync += valid[i].eq(0)
-                with m.If(store & (free_idx == i)):
-                    m.d.sync += [valid[i].eq(1), addr[i].eq(pin.addr), ts[i].eq(pin.timestamp)]
+                with m.If(store & free[i]):
+                    m.d.sync += [addr[i].eq(pin.addr), ts[i].eq(pin.timestamp)]
             with m.If(block_reset):
                 m.d.sync += [valid.eq(0), wait.valid.eq(0)]
 
@@ -324,9 +336,9 @@ class DncInterface(wiring.Component):
 
         # -- counters, reset, outputs ------------------------------------------------------------
         for name in COUNTERS:
-            terms = adds[name]
-            inc = Signal(range(len(terms) + 1), name=f"inc_{name}")
-            m.d.comb += inc.eq(sum(terms))
+            bits = [t[i] for t in adds[name] for i in range(len(t))]
+            inc = Signal(range(len(bits) + 1), name=f"inc_{name}")
+            m.d.comb += inc.eq(sum(bits))
             m.d.sync += counters[name].eq(counters[name] + inc)
         with m.If(block_reset):
             m.d.sync += [enable.eq(0), direction.eq(0), ts_enable.eq(0), rr.eq(0)]

@@ -338,11 +338,11 @@ class SynapseControllerRegs(wiring.Component):
                 with m.If(seq_idx == (cfg_bank | r_bottom)):
                     m.d.sync += cfg_m[i].eq(Cat(byte[f_en], byte[f_loc], byte[f_cn]))
                 with m.If(seq_idx == (dec_bank | r_bottom)):
-                    m.d.sync += dec_m[i].eq(byte)
+                    # stored already in the order of the pattern port (a plain wire out)
+                    m.d.sync += dec_m[i].eq(Cat(*(Cat(byte[b0], byte[b1])
+                                                  for b0, b1 in decoder_strobe_bits(line))))
         for i, line in enumerate(self.lines):
             out = self.drivers[i]
             m.d.comb += [out.enable.eq(cfg_m[i][0]), out.locin.eq(cfg_m[i][1]),
-                         out.connect_neighbor.eq(cfg_m[i][2])]
-            for bit, (b0, b1) in enumerate(decoder_strobe_bits(line)):
-                m.d.comb += out.pattern[bit].eq(Cat(dec_m[i][b0], dec_m[i][b1]))
+                         out.connect_neighbor.eq(cfg_m[i][2]), out.pattern.eq(dec_m[i])]
         return m
