@@ -5,6 +5,8 @@
 // stack (bss1.host.scenarios + bss1.rtl.config.packet). They are pushed through cfg_rx with the
 // valid/ready handshake; then the design runs <cycles> core cycles untouched. Prints one JSON
 // line: cycles, wall seconds, strobe events counted by the stub analog core, bus errors.
+// The model is the bench top of bench/hicann_rtl.py: the design with its reset driven by an
+// internal power-on counter (high for the first 4 clock edges), so there is no rst input.
 #include "Vtop.h"
 #include "verilated.h"
 
@@ -45,11 +47,9 @@ int main(int argc, char** argv) {
     top->l2_in___05Fvalid = 0;
     top->l2_out___05Fready = 1;
     top->systime_reset = 0;
-    top->rst = 1;
     top->clk = 0;
     top->eval();
-    for (int i = 0; i < 4; i++) tick(top);
-    top->rst = 0;
+    for (int i = 0; i < 4; i++) tick(top);     // power-on reset
 
     // configuration: one packet offered per cycle, held until accepted
     size_t next = 0;
