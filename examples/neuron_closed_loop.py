@@ -52,17 +52,6 @@ FG_PASSES = ((FGConfig(maxcycle=0, readtime=0, acceleratorstep=0, voltagewriteti
                        currentwritetime=1, pulselength=0), "up"),)
 
 
-class PacedModelLink(hal.ModelLink):
-    """A host link to the chip model in which every access takes 2 core cycles of chip time, as
-    on the wire: the synapse controllers' command sequencers and the driver SRAMs run between
-    the host's writes (halbe's dummy-write waits assume this pace)."""
-
-    def _bus(self, tag, addr, write, data):
-        rdata = super()._bus(tag, addr, write, data)
-        self.model.idle(2)
-        return rdata
-
-
 def route():
     """(sending HLine, VLine, switch side, driver lines) of the BG's channel."""
     y = coords.sending_hline(CHANNEL)
@@ -126,12 +115,11 @@ def main():
     cfg, lines = hicann_config(args.weight)
     core = AnalogCore()
     model = HicannModel(synapse_array=core.array)      # the controllers write the core's array
-    link = PacedModelLink(model)
+    link = hal.ModelLink(model)                        # chip time passes with each access
     n = C.configure(link, cfg, progress=lambda s, i, k: print(f"  stage {i}/{k} {s}", flush=True))
     hal.set_analog(link, (hal.AnalogOutput(hal.membrane_source(NEURON_X, 0), True),
                           hal.AnalogOutput()))
-    while model.drivers.writes_pending:                # the driver SRAMs lag behind the host
-        model.idle(64)
+    assert not model.drivers.writes_pending            # configure() waited for the drivers
     print(f"configured the chip with {n} writes in {time.monotonic() - t0:.1f} s")
 
     analog = core.configure_from_model(model)          # neurons, drivers, FG, analog output
