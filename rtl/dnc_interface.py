@@ -87,6 +87,16 @@ def _onehot_select(onehot, values):
     return out
 
 
+def _count_ones(bits):
+    """Number of set bits among ``bits``, as a balanced tree of narrow adders (a plain ``sum``
+    widens by one bit per term)."""
+    level = list(bits)
+    while len(level) > 1:
+        level = [level[i] + level[i + 1] if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), 2)]
+    return level[0]
+
+
 def check_core_mhz(core_mhz) -> int:
     """The core PLL frequency (§11: 100..250 MHz in 25 MHz steps)."""
     if not isinstance(core_mhz, int) or isinstance(core_mhz, bool) or \
@@ -338,7 +348,7 @@ class DncInterface(wiring.Component):
         for name in COUNTERS:
             bits = [t[i] for t in adds[name] for i in range(len(t))]
             inc = Signal(range(len(bits) + 1), name=f"inc_{name}")
-            m.d.comb += inc.eq(sum(bits))
+            m.d.comb += inc.eq(_count_ones(bits))
             m.d.sync += counters[name].eq(counters[name] + inc)
         with m.If(block_reset):
             m.d.sync += [enable.eq(0), direction.eq(0), ts_enable.eq(0), rr.eq(0)]
