@@ -70,8 +70,11 @@ def route_drivers():
     return y, v, side, lines
 
 
-def base_writes():
-    """Everything except the background generator."""
+def routed_writes(row: RowConfig, neurons) -> tuple[list, list[int]]:
+    """The route without the BG: DNC mergers passing the tree, drivers released, the BG
+    channel's sending repeater, one crossbar switch, the local switch rows to the route's
+    drivers (both rows ``row``), and a neuron-builder entry ``(x, y, L1 address)`` with firing
+    on per neuron of ``neurons``. Returns the writes and the driver lines."""
     tree = MergerTree.one_on_one()
     for d in range(8):
         tree[DNCMerger(d)] = MergerConfig(MergerMode.RIGHT_ONLY, slow=True)
@@ -83,17 +86,24 @@ def base_writes():
     y, v, side, lines = route_drivers()
     out.append(repeater_write(("h", y), RepeaterMode.OUTPUT, Direction.INWARD))
     out += crossbar_row_write(y, [v])
-    msb = BG_ADDRESS >> 4
-    row = RowConfig(syn_in=(1, 0), decoder=(msb, msb))
     for L in lines:
         out.append(synapse_switch_row_write(side, L, [v]))
         out += driver_writes(L, SynapseDriverConfig(enable=1, locin=1, rows=(row, row)))
-    double = DelayedFireDouble()
-    for n in sorted({double.fire_target(L) for L in lines}):
-        x, yy = coords.nb_address_neuron(n)
-        a, word = nb_entry(x, yy, (DENMEM_ADDRESS_MSB << 4) | (n % 16), fire=True)
+    for x, yy, address in neurons:
+        a, word = nb_entry(x, yy, address, fire=True)
         out.append((nb.tag, nb.base + a, word))
-    return out
+    return out, lines
+
+
+def base_writes():
+    """Everything except the background generator."""
+    msb = BG_ADDRESS >> 4
+    double = DelayedFireDouble()
+    neurons = []
+    for n in sorted({double.fire_target(L) for L in route_drivers()[3]}):
+        x, y = coords.nb_address_neuron(n)
+        neurons.append((x, y, (DENMEM_ADDRESS_MSB << 4) | (n % 16)))
+    return routed_writes(RowConfig(syn_in=(1, 0), decoder=(msb, msb)), neurons)[0]
 
 
 def bg_enable_writes(isi: int = 200):

@@ -31,23 +31,17 @@ import copy
 
 import numpy as np
 
-from analog_bridge_scenario import BG, BG_ADDRESS, CHANNEL, route_drivers
+from analog_bridge_scenario import BG, BG_ADDRESS, CHANNEL, route_drivers, routed_writes
 from bss1.host.hal_synapses import (SynapseControllerConfig, decoder_double_row_writes,
                                     synapse_controller_writes, weights_row_writes)
-from bss1.host.l1_config import (Direction, RepeaterMode, crossbar_row_write,
-                                 repeater_block_config_write, repeater_write,
-                                 synapse_switch_row_write)
-from bss1.host.merger_tree import (BackgroundGenerator, DNCMerger, MergerConfig, MergerMode,
-                                   MergerTree, bg_period_for_isi, bg_writes, nb_entry,
-                                   neuron_config_word)
-from bss1.host.scenarios import driver_writes, local_writes
-from bss1.host.synapse_driver import RowConfig, SynapseDriverConfig
+from bss1.host.merger_tree import BackgroundGenerator, bg_period_for_isi, bg_writes
+from bss1.host.scenarios import local_writes
+from bss1.host.synapse_driver import RowConfig
 from bss1.models import coords
 from bss1.models.analog_core import AnalogCore
 from bss1.models.closed_loop import ClosedLoop
 from bss1.models.hicann import HicannModel
 from bss1.models.transform import NeuronParameters, Scaling
-from bss1.rtl.registers import HICANN_MAP
 
 __all__ = ["BG", "BG_ADDRESS", "CHANNEL", "ISI", "WEIGHT", "NEURON_X", "NEURON_ADDRESS",
            "FIRE_LINE", "SENDING_HLINE", "ROUTED", "CONTROLLER_DRIVER", "CONTROLLER_ROWS",
@@ -86,24 +80,9 @@ def _row_values(value: int) -> list[int]:
 def config_writes() -> list[tuple[int, int, int]]:
     """Everything but the BG: mergers, neuron builder, repeaters, crossbar, switches, drivers,
     then the synapse controller and its weight / decoder row commands."""
-    tree = MergerTree.one_on_one()
-    for d in range(8):
-        tree[DNCMerger(d)] = MergerConfig(MergerMode.RIGHT_ONLY, slow=True)
-    nb = HICANN_MAP["neuron_builder"]
-    out = [(nb.tag, nb.address("neuron_config"), neuron_config_word())]
-    for block in coords.REPEATER_BLOCKS:
-        out.append(repeater_block_config_write(block, drvresetb=1, dllresetb=1))
-    out += local_writes("neuron_control", tree.writes())
-    y, v, side, lines = route_drivers()
-    out.append(repeater_write(("h", y), RepeaterMode.OUTPUT, Direction.INWARD))
-    out += crossbar_row_write(y, [v])
     msb = BG_ADDRESS >> 4
     row = RowConfig(syn_in=(1, 0), selgmax=0, gmax_div=(2, 0), decoder=(msb, msb))
-    for L in lines:
-        out.append(synapse_switch_row_write(side, L, [v]))
-        out += driver_writes(L, SynapseDriverConfig(enable=1, locin=1, rows=(row, row)))
-    a, word = nb_entry(NEURON_X, 0, NEURON_ADDRESS, fire=True)
-    out.append((nb.tag, nb.base + a, word))
+    out, _ = routed_writes(row, [(NEURON_X, 0, NEURON_ADDRESS)])
     # synapses of CONTROLLER_DRIVER through the controller
     half, (r0, _) = CONTROLLER_ROWS
     out += synapse_controller_writes(CONTROLLER, CONTROLLER_CFG)

@@ -8,14 +8,9 @@ sending repeater through HicannModel, the RTL adapter contract, FG configuration
 import numpy as np
 import pytest
 
-from analog_bridge_scenario import BG, BG_ADDRESS, CHANNEL, route_drivers
+from analog_bridge_scenario import BG, BG_ADDRESS, CHANNEL, routed_writes
 from bss1.host.hal_neurons import Neuron, NeuronQuad, denmem_quad_writes
-from bss1.host.l1_config import (Direction, RepeaterMode, crossbar_row_write,
-                                 repeater_block_config_write, repeater_write,
-                                 synapse_switch_row_write)
-from bss1.host.merger_tree import (BackgroundGenerator, DNCMerger, MergerConfig, MergerMode,
-                                   MergerTree, bg_period_for_isi, bg_writes, nb_entry,
-                                   neuron_config_word)
+from bss1.host.merger_tree import BackgroundGenerator, bg_period_for_isi, bg_writes
 from bss1.host.scenarios import driver_writes, local_writes
 from bss1.host.synapse_driver import RowConfig, SynapseDriverConfig
 from bss1.models import coords, fg_layout
@@ -30,7 +25,6 @@ from bss1.models.synapse_array import SynapseArray, hw_row
 from bss1.models.synapse_input import SynapseInput
 from bss1.models.transform import (HardwareParameters, NeuronParameters, Scaling,
                                    SharedHardwareParameters)
-from bss1.rtl.registers import HICANN_MAP
 
 SC = Scaling()
 LIF = NeuronParameters({}, "IF_cond_exp").to_hardware(SC)
@@ -276,24 +270,9 @@ NEURON_ADDRESS = (3 << 4) | 11       # MSBs 3: decoded by no driver (no recurren
 
 
 def loop_writes():
-    tree = MergerTree.one_on_one()
-    for d in range(8):
-        tree[DNCMerger(d)] = MergerConfig(MergerMode.RIGHT_ONLY, slow=True)
-    nb = HICANN_MAP["neuron_builder"]
-    out = [(nb.tag, nb.address("neuron_config"), neuron_config_word())]
-    for block in coords.REPEATER_BLOCKS:
-        out.append(repeater_block_config_write(block, drvresetb=1, dllresetb=1))
-    out += local_writes("neuron_control", tree.writes())
-    y, v, side, lines = route_drivers()
-    out.append(repeater_write(("h", y), RepeaterMode.OUTPUT, Direction.INWARD))
-    out += crossbar_row_write(y, [v])
     msb = BG_ADDRESS >> 4
     row = RowConfig(syn_in=(1, 0), selgmax=0, gmax_div=(2, 0), decoder=(msb, msb))
-    for L in lines:
-        out.append(synapse_switch_row_write(side, L, [v]))
-        out += driver_writes(L, SynapseDriverConfig(enable=1, locin=1, rows=(row, row)))
-    a, word = nb_entry(NEURON_X, 0, NEURON_ADDRESS, fire=True)
-    out.append((nb.tag, nb.base + a, word))
+    out, lines = routed_writes(row, [(NEURON_X, 0, NEURON_ADDRESS)])
     return out, lines
 
 
