@@ -42,6 +42,7 @@ from amaranth.hdl import EnableInserter
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .arith import count_ones
 from .dnc_interface import L2Pulse, check_core_mhz
 from .hicann import NEIGHBOUR_PORTS, Hicann
 from .l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, Strobe, l1_array
@@ -156,7 +157,7 @@ class AnalogBridge(wiring.Component):
 
         hits = Signal(N_DRIVERS)
         m.d.comb += hits.eq(Cat(*(self.strobes[i].strobe.any() for i in range(N_DRIVERS))))
-        n_hits = _popcount(m, hits)
+        n_hits = count_ones(hits)
         strobing = Signal()
         m.d.comb += strobing.eq(self.run & hits.any())
         m.d.comb += [wr.addr.eq(q.w[:q.abits]), wr.en.eq(strobing & ~q.full),
@@ -247,20 +248,6 @@ class AnalogBridge(wiring.Component):
 
 def _bit_mask(k):
     return Const(sum(1 << i for i in range(N_DRIVERS) if i >> k & 1), N_DRIVERS)
-
-
-def _popcount(m, bits):
-    level = [bits[i] for i in range(len(bits))]
-    while len(level) > 1:
-        nxt = []
-        for i in range(0, len(level) - 1, 2):
-            s = Signal(len(level[i]) + 1)
-            m.d.comb += s.eq(level[i] + level[i + 1])
-            nxt.append(s)
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
 
 
 class HicannAnalogTop(wiring.Component):

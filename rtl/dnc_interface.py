@@ -57,6 +57,7 @@ from amaranth import Array, Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .arith import count_ones
 from .bus import BusSignature, register_array_slave, register_hit, slave_access
 from .l1 import N_CHANNELS, L1Event, l1_array
 from .registers import DNC_IF, SPL1_CONTROL
@@ -85,16 +86,6 @@ def _onehot_select(onehot, values):
     for j, v in enumerate(values):
         out = out | (v & onehot[j].replicate(len(v)))
     return out
-
-
-def _count_ones(bits):
-    """Number of set bits among ``bits``, as a balanced tree of narrow adders (a plain ``sum``
-    widens by one bit per term)."""
-    level = list(bits)
-    while len(level) > 1:
-        level = [level[i] + level[i + 1] if i + 1 < len(level) else level[i]
-                 for i in range(0, len(level), 2)]
-    return level[0]
 
 
 def check_core_mhz(core_mhz) -> int:
@@ -348,7 +339,7 @@ class DncInterface(wiring.Component):
         for name in COUNTERS:
             bits = [t[i] for t in adds[name] for i in range(len(t))]
             inc = Signal(range(len(bits) + 1), name=f"inc_{name}")
-            m.d.comb += inc.eq(_count_ones(bits))
+            m.d.comb += inc.eq(count_ones(bits))
             m.d.sync += counters[name].eq(counters[name] + inc)
         with m.If(block_reset):
             m.d.sync += [enable.eq(0), direction.eq(0), ts_enable.eq(0), rr.eq(0)]

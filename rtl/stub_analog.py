@@ -15,6 +15,7 @@ from amaranth import C, Cat, Module, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .arith import count_ones
 from .dnc_interface import L2Pulse
 from .hicann import NEIGHBOUR_PORTS, Hicann
 from .l1 import N_CHANNELS, N_DENMEMS, N_DRIVERS, N_HLINES, N_VLINES, Strobe, l1_array
@@ -80,7 +81,7 @@ class StubAnalogCore(wiring.Component):
         # popcount of the per-driver "any strobe" bits, as an adder tree over 224 bits
         hits = Signal(N_DRIVERS)
         m.d.comb += hits.eq(Cat(*(self.strobes[i].strobe.any() for i in range(N_DRIVERS))))
-        m.d.sync += self.strobe_events.eq(self.strobe_events + _popcount(m, hits))
+        m.d.sync += self.strobe_events.eq(self.strobe_events + count_ones(hits))
         return m
 
 
@@ -98,20 +99,6 @@ class NullSynapseArray(wiring.Component):
                      self.port.ack.eq(self.port.req & started_q)]
         m.d.sync += [req_q.eq(self.port.req), ack_q.eq(self.port.ack), started_q.eq(start)]
         return m
-
-
-def _popcount(m, bits):
-    level = [bits[i] for i in range(len(bits))]
-    while len(level) > 1:
-        nxt = []
-        for i in range(0, len(level) - 1, 2):
-            s = Signal(len(level[i]) + 1)
-            m.d.comb += s.eq(level[i] + level[i + 1])
-            nxt.append(s)
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
 
 
 class HicannTestTop(wiring.Component):
