@@ -110,18 +110,12 @@ def nest_network(core, strobes):
 def nest_run(network, reps):
     import nest
     src, tgt, w, times = network
-    p = BIO.bio
     walls, counts = [], []
     for _ in range(reps):
         nest.ResetKernel()
         nest.verbosity = nest.VerbosityLevel.ERROR
         nest.resolution = 0.05
-        cells = nest.Create("aeif_cond_exp", 128, params=dict(
-            C_m=p["cm"] * 1e3, g_L=p["cm"] * 1e3 / p["tau_m"], E_L=p["v_rest"],
-            V_th=p["v_thresh"], Delta_T=p["delta_T"], a=p["a"], b=p["b"] * 1e3,
-            tau_w=p["tau_w"], V_reset=p["v_reset"], V_peak=p["v_spike"], t_ref=p["tau_refrac"],
-            E_ex=p["e_rev_E"], E_in=p["e_rev_I"], tau_syn_ex=p["tau_syn_E"],
-            tau_syn_in=p["tau_syn_I"], V_m=p["v_rest"]))
+        cells = nest.Create("aeif_cond_exp", 128, params=BIO.nest_aeif_cond_exp())
         gens = nest.Create("spike_generator", 224 * 64)
         gens.set([{"spike_times": times[s].tolist()} for s in range(224 * 64)])
         rec = nest.Create("spike_recorder")

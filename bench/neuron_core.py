@@ -84,7 +84,6 @@ def wafer_run(rng, bio_s, window, rate, dtype, threads):
 
 def nest_run(inp, reps):
     import nest
-    p = BIO.bio
     label, _ = compound_neurons(512, SIZE)
     cycle, den, kind, _ = inp
     t_ms = np.round(SC.time_bio(cycle / 100e6) / 0.05) * 0.05 + 0.05
@@ -93,12 +92,7 @@ def nest_run(inp, reps):
         nest.ResetKernel()
         nest.verbosity = nest.VerbosityLevel.ERROR
         nest.resolution = 0.05
-        cells = nest.Create("aeif_cond_exp", 128, params=dict(
-            C_m=p["cm"] * 1e3, g_L=p["cm"] * 1e3 / p["tau_m"], E_L=p["v_rest"],
-            V_th=p["v_thresh"], Delta_T=p["delta_T"], a=p["a"], b=p["b"] * 1e3,
-            tau_w=p["tau_w"], V_reset=p["v_reset"], V_peak=p["v_spike"], t_ref=p["tau_refrac"],
-            E_ex=p["e_rev_E"], E_in=p["e_rev_I"], tau_syn_ex=p["tau_syn_E"],
-            tau_syn_in=p["tau_syn_I"], V_m=p["v_rest"]))
+        cells = nest.Create("aeif_cond_exp", 128, params=BIO.nest_aeif_cond_exp())
         rec = nest.Create("spike_recorder")
         nest.Connect(cells, rec)
         for inp_kind, w in ((0, W_EXC), (1, -W_INH)):

@@ -477,6 +477,16 @@ class NeuronParameters:
                 raise ValueError(f"{k} {v!r} must be {'> 0' if k in _POSITIVE else '>= 0'}")
         object.__setattr__(self, "bio", full)
 
+    def nest_aeif_cond_exp(self) -> dict[str, float]:
+        """The same neuron as NEST ``aeif_cond_exp`` parameters (pF, nS, pA, mV, ms), for
+        reference runs; the membrane starts at rest."""
+        p = self.bio
+        return dict(C_m=p["cm"] * 1e3, g_L=p["cm"] * 1e3 / p["tau_m"], E_L=p["v_rest"],
+                    V_th=p["v_thresh"], Delta_T=p["delta_T"], a=p["a"], b=p["b"] * 1e3,
+                    tau_w=p["tau_w"], V_reset=p["v_reset"], V_peak=p["v_spike"],
+                    t_ref=p["tau_refrac"], E_ex=p["e_rev_E"], E_in=p["e_rev_I"],
+                    tau_syn_ex=p["tau_syn_E"], tau_syn_in=p["tau_syn_I"], V_m=p["v_rest"])
+
     def to_hardware(self, scaling: Scaling = Scaling()) -> HardwareParameters:
         p, s = self.bio, scaling
         eif = self.cell_type == "EIF_cond_exp_isfa_ista"

@@ -239,3 +239,14 @@ def test_pack_from_transform_objects():
     assert FGValues(n2[300]) == fg and all(s2[b]["V_reset"] == 281 for b in range(4))
     with pytest.raises(ValueError, match=r"^need 512 denmem parameter sets, got 1$"):
         L.pack([fg], [sh] * 4)
+
+
+def test_nest_parameters_of_the_pynn_defaults():
+    """The NEST aeif_cond_exp view used by the reference runs (pF, nS, pA, mV, ms)."""
+    from bss1.models.transform import NeuronParameters
+    n = NeuronParameters().nest_aeif_cond_exp()
+    assert n["C_m"] == pytest.approx(281.0) and n["g_L"] == pytest.approx(281.0 / 9.3667)
+    assert n["b"] == pytest.approx(80.5) and n["a"] == 4.0 and n["tau_w"] == 144.0
+    assert (n["V_th"], n["V_peak"], n["V_reset"], n["E_L"], n["V_m"]) == \
+        (-50.4, -40.0, -70.6, -70.6, -70.6)
+    assert (n["E_ex"], n["E_in"], n["t_ref"], n["Delta_T"]) == (0.0, -80.0, 0.1, 2.0)
